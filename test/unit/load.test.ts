@@ -1,0 +1,178 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { formatReport, runLoad, startLoad } from '../support/load';
+
+type Handler = (n: number, req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+// n = 0-based arrival order of the request at the server.
+async function serve(handler: Handler): Promise<{ url: string; server: http.Server; count: () => number }> {
+  let n = 0;
+  const server = http.createServer((req, res) => handler(n++, req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/api/`, server, count: () => n };
+}
+
+// The server sees requests in arrival order, which under CPU pressure can differ from start
+// order (several sockets in flight). Tests that need per-request behaviour therefore key it on
+// the request's schedule index, carried in a cycled path list.
+const indexedPaths = (n: number): string[] => Array.from({ length: n }, (_, i) => `/api/?i=${i}`);
+const indexOf = (req: http.IncomingMessage): number => Number(new URL(req.url ?? '/', 'http://x').searchParams.get('i'));
+
+async function shutdown(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+test('version switch shows up in versions and timeline, in order', async () => {
+  const { url, server } = await serve((_n, req, res) => {
+    res.writeHead(200, { 'x-app-version': indexOf(req) < 15 ? 'v1' : 'v2' }).end('hello');
+  });
+  try {
+    const r = await runLoad({ url, paths: indexedPaths(30), ratePerSecond: 100, durationMs: 300 });
+    assert.equal(r.total, 30);
+    assert.equal(r.failed, 0);
+    assert.deepEqual(r.failures, {});
+    assert.equal(r.longestFailureWindowMs, 0);
+    assert.deepEqual(r.versions, { v1: 15, v2: 15 });
+    assert.deepEqual(r.versionTimeline.map((e) => e.version), ['v1', 'v2']);
+    assert.ok(r.versionTimeline[0]!.atMs < 20, `first at ${r.versionTimeline[0]!.atMs}`);
+    const at = r.versionTimeline[1]!.atMs;
+    assert.ok(at >= 145 && at < 400, `switch at ${at}ms`);
+    assert.ok(r.latencyMs.max >= r.latencyMs.p99 && r.latencyMs.p99 >= r.latencyMs.p50);
+    assert.match(formatReport(r), /30 requests .* 30 ok, 0 failed .*v1@\d+ms -> v2@\d+ms/);
+  } finally {
+    await shutdown(server);
+  }
+});
+
+test('version falls back to the first line of the body, and paths are cycled', async () => {
+  const seen: string[] = [];
+  const { url, server } = await serve((_n, req, res) => {
+    seen.push(req.url ?? '');
+    res.end('  server v3\nsecond line\n');
+  });
+  try {
+    const r = await runLoad({ url, paths: ['/a', '/a', '/b'], ratePerSecond: 100, durationMs: 60 });
+    assert.deepEqual(r.versions, { 'server v3': 6 });
+    assert.deepEqual(seen.sort(), ['/a', '/a', '/a', '/a', '/b', '/b']);
+  } finally {
+    await shutdown(server);
+  }
+});
+
+test('a window of 502s is counted and its length measured', async () => {
+  // Requests 20..39 fail: at 100 req/s that is a ~190ms span of starts plus one latency.
+  const { url, server } = await serve((_n, req, res) => {
+    const i = indexOf(req);
+    res.writeHead(i >= 20 && i < 40 ? 502 : 200, { 'x-app-version': 'v1' }).end('body');
+  });
+  try {
+    const r = await runLoad({ url, paths: indexedPaths(60), ratePerSecond: 100, durationMs: 600 });
+    assert.equal(r.total, 60);
+    assert.equal(r.ok, 40);
+    assert.equal(r.failed, 20);
+    assert.deepEqual(r.failures, { 'status 502': 20 });
+    assert.ok(r.longestFailureWindowMs >= 150 && r.longestFailureWindowMs <= 400, `window ${r.longestFailureWindowMs}`);
+    assert.deepEqual(r.versions, { v1: 40 });
+  } finally {
+    await shutdown(server);
+  }
+});
+
+test('closing the server mid-run counts connection errors', async () => {
+  const { url, server } = await serve((_n, _req, res) => res.end('v1'));
+  const load = startLoad({ url, ratePerSecond: 100, durationMs: 500 });
+  await new Promise((r) => setTimeout(r, 200));
+  await shutdown(server);
+  const r = await load.done;
+  assert.equal(r.total, 50);
+  assert.ok(r.ok >= 10, `ok ${r.ok}`);
+  assert.ok(r.failed >= 20, `failed ${r.failed}`);
+  assert.equal(r.ok + r.failed, r.total);
+  for (const key of Object.keys(r.failures)) assert.ok(['ECONNREFUSED', 'ECONNRESET'].includes(key), key);
+  assert.ok((r.failures.ECONNREFUSED ?? 0) > 0);
+  assert.ok(r.longestFailureWindowMs >= 200, `window ${r.longestFailureWindowMs}`);
+});
+
+test('non-loopback or non-http urls throw before anything is sent', () => {
+  const base = { ratePerSecond: 10, durationMs: 100 };
+  for (const url of [
+    'http://10.0.0.1/',
+    'http://example.com/',
+    'http://127.0.0.1.example.com/',
+    'http://localhost.example.com/',
+    'http://[::2]/',
+    'https://127.0.0.1/',
+    'not a url',
+  ]) {
+    assert.throws(() => startLoad({ ...base, url }), Error, url);
+  }
+  assert.throws(() => startLoad({ ...base, url: 'http://example.com/' }), /non-loopback/);
+});
+
+test('loopback spellings are accepted', async () => {
+  const { url, server } = await serve((_n, _req, res) => res.end('v1'));
+  const port = new URL(url).port;
+  try {
+    for (const host of ['127.0.0.1', 'localhost', '[::1]', '127.1.2.3']) {
+      const r = await runLoad({ url: `http://${host}:${port}/`, ratePerSecond: 100, durationMs: 20, timeoutMs: 500 });
+      assert.equal(r.total, 2, host);
+    }
+  } finally {
+    await shutdown(server);
+  }
+});
+
+test('maxRequests bounds the count', async () => {
+  const { url, server, count } = await serve((_n, _req, res) => res.end('v1'));
+  try {
+    const t = performance.now();
+    const r = await runLoad({ url, ratePerSecond: 200, durationMs: 5000, maxRequests: 10 });
+    assert.equal(r.total, 10);
+    assert.equal(count(), 10);
+    assert.ok(performance.now() - t < 500, 'finished long before durationMs');
+  } finally {
+    await shutdown(server);
+  }
+});
+
+test('durationMs bounds the time, and the rate is held', async () => {
+  const { url, server, count } = await serve((_n, _req, res) => res.end('v1'));
+  try {
+    const t = performance.now();
+    const r = await runLoad({ url, ratePerSecond: 50, durationMs: 400 });
+    const elapsed = performance.now() - t;
+    assert.equal(r.total, 20);
+    assert.equal(count(), 20);
+    assert.ok(elapsed >= 370 && elapsed < 700, `elapsed ${elapsed}`);
+    assert.ok(r.durationMs >= 370 && r.durationMs < 700, `reported ${r.durationMs}`);
+  } finally {
+    await shutdown(server);
+  }
+});
+
+test('timeouts fail, overload is counted instead of queued, stop() is bounded', async () => {
+  // Never answers: every sent request must hit its timeout.
+  const { url, server, count } = await serve(() => {});
+  try {
+    const t = performance.now();
+    const load = startLoad({ url, ratePerSecond: 100, durationMs: 10_000, timeoutMs: 300, maxInFlight: 3 });
+    await new Promise((r) => setTimeout(r, 100));
+    const r = await load.stop();
+    const elapsed = performance.now() - t;
+    assert.ok(elapsed < 900, `stop took ${elapsed}`);
+    assert.equal(await load.done, r);
+    assert.equal(count(), 3);
+    assert.equal(r.ok, 0);
+    assert.equal(r.failures.timeout, 3);
+    const overload = r.failures.overload ?? 0;
+    assert.ok(overload >= 5, `overload ${overload}`);
+    assert.equal(r.total, 3 + overload);
+    assert.ok(r.latencyMs.max >= 290 && r.latencyMs.max < 600, `max ${r.latencyMs.max}`);
+  } finally {
+    await shutdown(server);
+  }
+});

@@ -1,0 +1,44 @@
+/**
+ * The production worker. Temporal connection from the standard environment
+ * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, or a
+ * TEMPORAL_PROFILE in temporal.toml), the host from COMPOSURE_* variables, the
+ * prebuilt workflow bundle. SIGINT/SIGTERM drain running activities, then exit.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { NativeConnection } from '@temporalio/worker';
+import { DEFAULT_TASK_QUEUE } from '../src/messages';
+import { createWorker } from './create';
+import { transportFromEnv } from './transport-from-env';
+
+export async function runWorker(): Promise<void> {
+  const config = loadClientConnectConfig();
+  const transport = transportFromEnv();
+  const connection = await NativeConnection.connect(config.connectionOptions);
+  const bundle = path.resolve(__dirname, '..', 'workflow-bundle.js');
+  try {
+    const worker = await createWorker({
+      connection,
+      namespace: config.namespace ?? 'default',
+      taskQueue: process.env.COMPOSURE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+      transport,
+      // Built by `npm run build`; when running from source, bundle on start-up.
+      workflowBundlePath: existsSync(bundle) ? bundle : undefined,
+    });
+    console.log(`composure worker: task queue ${worker.options.taskQueue}, host ${transport.description}`);
+    // Worker.run() resolves after the SDK's own SIGINT/SIGTERM handling has
+    // stopped polling and let in-flight activities finish.
+    await worker.run();
+  } finally {
+    await transport.close();
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  runWorker().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,2 @@
+// Every workflow the worker registers; the bundle is built from this file.
+export { inspectHostWorkflow } from './inspect-host';
