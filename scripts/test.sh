@@ -26,9 +26,12 @@ if [ "$what" != unit ]; then
 fi
 
 if [ "$what" = all ]; then
-  step "typecheck, lint, build"
+  step "typecheck, lint"
   npx tsc -p tsconfig.json --noEmit
   npx eslint --max-warnings=0 .
+fi
+if [ "$what" != unit ]; then
+  step "build (the worker test runs dist/ with its workflow bundle)"
   npm run --silent build
 fi
 

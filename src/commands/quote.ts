@@ -20,5 +20,6 @@ export function shellQuote(arg: string): string {
 /** Join argv into one shell command line, each argument quoted. */
 export function shellJoin(argv: readonly string[]): string {
   if (argv.length === 0) throw new TypeError('empty command');
-  return argv.map(shellQuote).join(' ');
+  // An unquoted first word like NAME=value is a variable assignment, not the command.
+  return argv.map((arg, i) => (i === 0 && arg.includes('=') && SAFE_WORD.test(arg) ? `'${arg}'` : shellQuote(arg))).join(' ');
 }

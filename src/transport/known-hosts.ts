@@ -33,20 +33,24 @@ function patternMatches(pattern: string, name: string): boolean {
 export function pinnedKeysFor(knownHosts: string, host: string, port: number): PinnedKey[] {
   const name = knownHostsName(host, port);
   const keys: PinnedKey[] = [];
+  const revoked: Buffer[] = [];
   for (const raw of knownHosts.split('\n')) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const fields = line.split(/\s+/);
-    // @revoked and @cert-authority lines are not plain pins; skip them.
-    if (fields[0]?.startsWith('@')) continue;
+    // @cert-authority lines are not plain pins; @revoked keys must never be accepted (sshd(8)).
+    const marker = fields[0]?.startsWith('@') ? fields.shift() : undefined;
+    if (marker !== undefined && marker !== '@revoked') continue;
     const [hosts, keyType, base64] = fields;
     if (!hosts || !keyType || !base64) continue;
     const patterns = hosts.split(',');
     const negated = patterns.some((p) => p.startsWith('!') && patternMatches(p.slice(1), name));
     const matched = patterns.some((p) => !p.startsWith('!') && patternMatches(p, name));
-    if (matched && !negated) keys.push({ keyType, blob: Buffer.from(base64, 'base64') });
+    if (!matched || negated) continue;
+    if (marker) revoked.push(Buffer.from(base64, 'base64'));
+    else keys.push({ keyType, blob: Buffer.from(base64, 'base64') });
   }
-  return keys;
+  return keys.filter((key) => !revoked.some((blob) => blob.equals(key.blob)));
 }
 
 /** Parse a single "ssh-ed25519 AAAA… [comment]" public key line. */

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Connection, Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { pinnedKeysFor, SshTransport, type PinnedKey } from '../../src/transport';
 
 export interface RigStack {
@@ -20,9 +20,12 @@ export interface Rig {
   rigDir: string;
   temporal: { address: string; namespace: string; uiUrl: string; cliPath: string; testServerPath: string };
   ssh: { host: string; port: number; username: string; privateKeyPath: string; knownHostsPath: string; hostKeyPath: string };
-  docker: { composeVersion: string };
+  docker: { composeVersion: string; temporalImage: string };
   stacks: Record<'traefik' | 'nginx', RigStack>;
 }
+
+// Workers in tests log warnings and errors only (no bundler chatter).
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 let cached: Rig | undefined;
 
