@@ -21,8 +21,9 @@ export function transportFromEnv(env: NodeJS.ProcessEnv = process.env): Transpor
     return value;
   };
   const host = required('COMPOSURE_SSH_HOST');
-  const port = Number(env.COMPOSURE_SSH_PORT ?? 22);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`COMPOSURE_SSH_PORT is not a port: ${env.COMPOSURE_SSH_PORT}`);
+  const portText = env.COMPOSURE_SSH_PORT ?? '22';
+  const port = Number(portText);
+  if (!/^[0-9]{1,5}$/.test(portText) || port < 1 || port > 65535) throw new Error(`COMPOSURE_SSH_PORT is not a port: ${env.COMPOSURE_SSH_PORT}`);
   const knownHostsFile = required('COMPOSURE_SSH_KNOWN_HOSTS');
   const pinnedKeys = pinnedKeysFor(readFileSync(knownHostsFile, 'utf8'), host, port);
   if (pinnedKeys.length === 0) {

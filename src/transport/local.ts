@@ -1,5 +1,6 @@
 /** Local transport: child processes on this machine, argv passed without a shell. */
 import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { CommandAbortedError, CommandTimeoutError, TransportError } from './errors';
 import { OutputTail } from './output';
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, type ExecOptions, type ExecResult, type Transport } from './types';
@@ -18,9 +19,12 @@ export class LocalTransport implements Transport {
     return new Promise((resolve, reject) => {
       const child = spawn(file, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let failure: Error | undefined;
+      let killer: NodeJS.Timeout | undefined;
       const stop = (err: Error) => {
         failure ??= err;
         child.kill('SIGTERM');
+        // A child that ignores SIGTERM must not outlive its timeout by much.
+        killer ??= setTimeout(() => child.kill('SIGKILL'), 2_000);
       };
       const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       const timer = setTimeout(() => stop(new CommandTimeoutError(`timed out after ${timeoutMs} ms: ${argv.join(' ')}`)), timeoutMs);
@@ -39,11 +43,13 @@ export class LocalTransport implements Transport {
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
+        clearTimeout(killer);
         options.signal?.removeEventListener('abort', onAbort);
         if (failure) return reject(failure);
         resolve({
           argv,
-          code: code ?? (signal ? 128 : 255),
+          // As a shell reports it: 128 + the signal's number.
+          code: code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 255),
           stdout: stdout.text(),
           stderr: stderr.text(),
           truncated: stdout.truncated || stderr.truncated,

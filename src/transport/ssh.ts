@@ -72,7 +72,7 @@ export class SshTransport implements Transport {
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    const commandLine = options.cwd ? `cd ${shellQuote(options.cwd)} && ${shellJoin(argv)}` : shellJoin(argv);
+    const commandLine = options.cwd ? `cd -- ${shellQuote(options.cwd)} && ${shellJoin(argv)}` : shellJoin(argv);
     if (options.signal?.aborted) throw new CommandAbortedError(`aborted before start: ${argv.join(' ')}`);
     const ssh = await this.connection();
     const client = ssh.connection;

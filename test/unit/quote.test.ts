@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellJoin, shellQuote } from '../../src/commands/quote';
@@ -10,20 +10,35 @@ import { shellJoin, shellQuote } from '../../src/commands/quote';
 // that runs an SSH exec request.
 const SHELLS = ['/bin/sh', ...(existsSync('/bin/bash') ? ['/bin/bash'] : [])];
 
-function withTempDir(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'composure-quote-'));
+/**
+ * A scratch area: `work` (the shell's cwd, holding one file so an unquoted * or ? would
+ * expand to it) and `bin`, the shell's only PATH. In `bin`, `rm` is a stub that just leaves
+ * a marker, so a quoting regression is detected rather than destructive; `touch` is real.
+ */
+function withSandbox(fn: (sandbox: { work: string; bin: string; rmRan: string }) => void): void {
+  const root = mkdtempSync(join(tmpdir(), 'composure-quote-'));
   try {
-    fn(dir);
+    const work = join(root, 'work');
+    const bin = join(root, 'bin');
+    const rmRan = join(root, 'rm-ran');
+    mkdirSync(work);
+    mkdirSync(bin);
+    writeFileSync(join(work, 'zzz'), '');
+    writeFileSync(join(bin, 'rm'), `#!/bin/sh\n: > '${rmRan}'\n`);
+    chmodSync(join(bin, 'rm'), 0o755);
+    symlinkSync(execFileSync('/bin/sh', ['-c', 'command -v touch'], { encoding: 'utf8' }).trim(), join(bin, 'touch'));
+    fn({ work, bin, rmRan });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 }
 
 /** Run the joined line with `shell -c` and return the arguments printf saw, split on NUL. */
-function argvThroughShell(shell: string, values: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): string[] {
+function argvThroughShell(shell: string, values: readonly string[], cwd: string, bin: string): string[] {
+  // printf is a builtin in dash and bash, so PATH can be just the sandbox's bin.
   const out = execFileSync(shell, ['-c', shellJoin(['printf', '%s\\0', ...values])], {
     cwd,
-    env: { PATH: process.env.PATH, HOME: '/home/someone', ...env },
+    env: { PATH: bin, HOME: '/home/someone' },
   });
   const parts: string[] = [];
   let start = 0;
@@ -38,9 +53,7 @@ function argvThroughShell(shell: string, values: readonly string[], cwd: string,
 }
 
 test('hostile arguments reach the command byte-for-byte and run nothing', () => {
-  withTempDir((dir) => {
-    // A file in cwd, so an unquoted * or ? would expand to it.
-    writeFileSync(join(dir, 'zzz'), '');
+  withSandbox(({ work: dir, bin, rmRan }) => {
     const marker = (n: number) => join(dir, `pwned${n}`);
     const values = [
       'main; rm -rf /',
@@ -84,7 +97,7 @@ test('hostile arguments reach the command byte-for-byte and run nothing', () => 
       "'\\''",
     ];
     for (const shell of SHELLS) {
-      const got = argvThroughShell(shell, values, dir);
+      const got = argvThroughShell(shell, values, dir, bin);
       assert.deepEqual(got, values, `argv through ${shell}`);
       // Byte-for-byte, not just string-equal after decoding.
       assert.deepEqual(
@@ -93,20 +106,21 @@ test('hostile arguments reach the command byte-for-byte and run nothing', () => 
       );
     }
     assert.deepEqual(readdirSync(dir), ['zzz'], 'no command substitution, redirection or chained command ran');
+    assert.equal(existsSync(rmRan), false, 'rm did not run');
   });
 });
 
 test('each hostile value alone is also passed through intact', () => {
-  withTempDir((dir) => {
+  withSandbox(({ work: dir, bin }) => {
     for (const value of ['$(touch pwned)', '`touch pwned`', "'", '', '-n', '*', 'a b']) {
-      assert.deepEqual(argvThroughShell('/bin/sh', [value], dir), [value], JSON.stringify(value));
+      assert.deepEqual(argvThroughShell('/bin/sh', [value], dir, bin), [value], JSON.stringify(value));
     }
     assert.equal(existsSync(join(dir, 'pwned')), false);
   });
 });
 
 test('a first word that looks like an assignment is still the command, not NAME=value', () => {
-  withTempDir((dir) => {
+  withSandbox(({ work: dir }) => {
     const script = join(dir, 'FOO=bar');
     writeFileSync(script, '#!/bin/sh\nprintf "ran:%s\\0" "$@"\n');
     chmodSync(script, 0o755);
