@@ -68,6 +68,8 @@ install_packages() {
   have git || missing+=(git)
   have curl || missing+=(curl)
   have ssh-keygen || missing+=(openssh-client)
+  have go || missing+=(golang-go) # Debian's Go (1.19) is enough for the fixture app
+  have python3 || missing+=(python3 python3-venv python3-pip)
   if [ ${#missing[@]} -gt 0 ]; then
     need_root
     say "apt-get install ${missing[*]}"
