@@ -13,3 +13,4 @@ export async function runChecked(transport: Transport, argv: readonly string[], 
   if (result.code !== 0) throw new CommandFailedError(argv, result.code, result.stderr.slice(-2000).trim());
   return result;
 }
+export { transportForHost, HostConfigError, type ResolveOptions } from './from-config';
