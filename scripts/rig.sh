@@ -180,7 +180,6 @@ setup_deploy_user() {
   [ -f "$RIG_DIR/keys/deploy_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "composure-rig" -f "$RIG_DIR/keys/deploy_ed25519"
   install -d -m 700 -o "$DEPLOY_USER" -g "$DEPLOY_USER" "$DEPLOY_HOME/.ssh"
   install -m 600 -o "$DEPLOY_USER" -g "$DEPLOY_USER" "$RIG_DIR/keys/deploy_ed25519.pub" "$DEPLOY_HOME/.ssh/authorized_keys"
-  git config --system --get safe.directory >/dev/null 2>&1 || true
 }
 
 start_sshd() {

@@ -128,7 +128,9 @@ export class SshTransport implements Transport {
       channel.on('exit', (code: number | null, signal?: string) => {
         exitCode = code ?? (signal ? 128 : 255);
       });
-      channel.on('close', () => {
+      // ssh2 may hand the exit status to 'close' instead of (or before) 'exit'.
+      channel.on('close', (code?: number | null, signal?: string) => {
+        if (exitCode === undefined && (typeof code === 'number' || signal)) exitCode = typeof code === 'number' ? code : 128;
         finish(() => {
           if (exitCode === undefined) {
             reject(new ConnectionError(`${this.description}: channel closed without an exit status: ${argv.join(' ')}`));
