@@ -349,6 +349,28 @@ $(for s in "${!STACK_PORTS[@]}"; do printf '    "%s": {"project": "shop-%s", "di
 }
 json.dump(rig, open(sys.argv[1], "w"), indent=2)
 EOF
+  # A composure.yml for the rig: one environment per fixture stack, reached
+  # over SSH with the rig's key and pinned host key.
+  {
+    echo "# Written by scripts/rig.sh: the rig's fixture stacks as Composure environments."
+    echo "source:"
+    echo "  git: { remote: origin, branch: main }"
+    echo "host:"
+    echo "  ssh:"
+    echo "    host: 127.0.0.1"
+    echo "    port: $SSH_PORT"
+    echo "    user: $DEPLOY_USER"
+    echo "    identity: { file: $RIG_DIR/keys/deploy_ed25519 }"
+    echo "    known_hosts: $RIG_DIR/known_hosts"
+    echo "environments:"
+    local s
+    for s in $(printf '%s\n' "${!STACK_PORTS[@]}" | sort -r); do
+      echo "  $s:"
+      echo "    project_name: shop-$s"
+      echo "    directory: $DEPLOY_HOME/apps/shop-$s"
+      echo "    proxy: { service: proxy, switch: $s }"
+    done
+  } >"$RIG_DIR/composure.yml"
 }
 
 rig_up() {

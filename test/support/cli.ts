@@ -1,9 +1,9 @@
 /** Running the composure CLI as a user would, from source, and a composure.yml for the rig. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { loadRig, type Rig } from './rig';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -30,34 +30,14 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
 }
 
 /**
- * A composure.yml with one environment per rig stack, reaching the VPS over
- * SSH with the rig's key and pinned host key. `extra` is merged into each
- * environment (e.g. compose_files).
+ * The rig's composure.yml (written by scripts/rig.sh: one environment per
+ * stack, over SSH with the pinned host key), copied to a temp dir with
+ * `extra` merged into each environment (e.g. compose_files, host: local).
  */
 export function writeRigConfig(extra: Record<string, unknown> = {}, rig: Rig = loadRig()): { dir: string; file: string } {
+  const config = parse(readFileSync(path.join(rig.rigDir, 'composure.yml'), 'utf8')) as { environments: Record<string, Record<string, unknown>> };
+  for (const env of Object.values(config.environments)) Object.assign(env, extra);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'composure-config-'));
-  const environments: Record<string, unknown> = {};
-  for (const [name, stack] of Object.entries(rig.stacks)) {
-    environments[name] = {
-      project_name: stack.project,
-      directory: stack.dir,
-      proxy: { service: 'proxy', switch: stack.proxy },
-      ...extra,
-    };
-  }
-  const config = {
-    source: { git: { remote: 'origin', branch: 'main' } },
-    host: {
-      ssh: {
-        host: rig.ssh.host,
-        port: rig.ssh.port,
-        user: rig.ssh.username,
-        identity: { file: rig.ssh.privateKeyPath },
-        known_hosts: rig.ssh.knownHostsPath,
-      },
-    },
-    environments,
-  };
   const file = path.join(dir, 'composure.yml');
   writeFileSync(file, stringify(config));
   return { dir, file };
