@@ -1,11 +1,18 @@
 /**
- * Activities: the effects. Created by a factory that receives the transport,
- * so the same code runs over SSH against a VPS or locally, and a test can hand
- * in any Transport.
+ * Activities: the effects. Created by a factory that receives the transports
+ * (resolved by the worker, which holds the keys), so the same code runs over
+ * SSH against a VPS or locally, and a test can hand in any Transport.
  */
 import { composePs, composeVersion, type ComposeProject } from '../src/commands/compose';
 import { parseComposePs, type ContainerState } from '../src/compose/ps';
 import { runChecked, type Transport } from '../src/transport';
+import type { HostConfig } from '../src/config/types';
+import { createContainerActivities } from './containers';
+import type { TransportFor } from './host';
+import { createProjectActivities } from './project';
+import { createTrafficActivities } from './traffic';
+
+export type { TransportFor } from './host';
 
 export interface HostFacts {
   /** The account commands run as on the host. */
@@ -17,20 +24,33 @@ export interface HostFacts {
 export interface ProjectRef extends ComposeProject {
   /** The project directory on the host. */
   dir: string;
+  /** The host; the worker's default host when omitted. */
+  host?: HostConfig;
 }
 
-export function createActivities(transport: Transport) {
+/** One transport for every host: the simple case (a worker next to one VPS, and tests). */
+export function singleTransport(transport: Transport): TransportFor {
+  return () => transport;
+}
+
+export function createActivities(transports: Transport | TransportFor) {
+  const transportFor: TransportFor = typeof transports === 'function' ? transports : singleTransport(transports);
   return {
-    async hostFacts(): Promise<HostFacts> {
+    async hostFacts(host?: HostConfig): Promise<HostFacts> {
+      const transport = transportFor(host);
       const user = await runChecked(transport, ['id', '-un'], { timeoutMs: 30_000 });
       const version = await runChecked(transport, composeVersion(), { timeoutMs: 30_000 });
       return { user: user.stdout.trim(), composeVersion: version.stdout.trim(), transport: transport.description };
     },
 
     async composePs(project: ProjectRef): Promise<ContainerState[]> {
-      const result = await runChecked(transport, composePs(project), { cwd: project.dir, timeoutMs: 60_000 });
+      const result = await runChecked(transportFor(project.host), composePs(project), { cwd: project.dir, timeoutMs: 60_000 });
       return parseComposePs(result.stdout);
     },
+
+    ...createProjectActivities(transportFor),
+    ...createContainerActivities(transportFor),
+    ...createTrafficActivities(transportFor),
   };
 }
 

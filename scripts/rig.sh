@@ -398,9 +398,18 @@ rig_down() {
   say "stopped Temporal and sshd (dockerd is left running)"
 }
 
+# Back to v1 with one container per service and no deploy lock: tests call this between deploys.
+rig_reset() {
+  local stack=$1 dir=$DEPLOY_HOME/apps/shop-$1
+  [ -d "$dir" ] || die "no fixture stack $stack"
+  as_deploy "cd $dir && rm -rf .composure/lock && git checkout -q --force v1 && docker compose up -d --build --wait --remove-orphans --scale server=1 --scale client=1" \
+    >"$RIG_DIR/logs/reset-$stack.log" 2>&1 || die "reset of shop-$stack failed (log: $RIG_DIR/logs/reset-$stack.log)"
+}
+
 case ${1:-up} in
   up) rig_up ;;
+  reset) rig_reset "${2:?usage: $0 reset STACK}" ;;
   down) rig_down ;;
   status) cat "$RIG_DIR/rig.json"; docker compose ls 2>/dev/null || true ;;
-  *) die "usage: $0 up|down|status" ;;
+  *) die "usage: $0 up|down|status|reset STACK" ;;
 esac

@@ -3,12 +3,14 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from '../activities';
 import { DEFAULT_TASK_QUEUE } from '../src/messages';
 import type { Transport } from '../src/transport';
+import type { TransportFor } from '../activities';
 
 export interface ComposureWorkerOptions {
   connection: NativeConnection;
   namespace?: string;
   taskQueue?: string;
-  transport: Transport;
+  /** One transport, or a resolver per configured host. */
+  transport: Transport | TransportFor;
   /** Production: the prebuilt bundle (dist/workflow-bundle.js). Tests: omitted, bundled from source. */
   workflowBundlePath?: string;
 }

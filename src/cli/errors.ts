@@ -3,6 +3,7 @@ import { InvalidValueError } from '../commands/validate';
 import { ConfigError } from '../config/load';
 import { PlanError } from '../plan/order';
 import { HostConfigError } from '../transport/from-config';
+import { RefNotFoundError } from '../deploy/errors';
 import { ExitCode } from './exit-codes';
 
 export class UsageError extends Error {
@@ -12,7 +13,7 @@ export class UsageError extends Error {
   }
 }
 
-const INPUT_ERRORS = [ConfigError, InvalidValueError, PlanError, HostConfigError, UsageError];
+const INPUT_ERRORS = [ConfigError, InvalidValueError, PlanError, HostConfigError, UsageError, RefNotFoundError];
 
 export function exitCodeFor(err: unknown): number {
   return INPUT_ERRORS.some((cls) => err instanceof cls) ? ExitCode.invalidInput : ExitCode.failed;

@@ -10,6 +10,7 @@ import { gitChangedFiles, gitFetch, gitHead, gitResolveCommit, gitShowFile } fro
 import { parseComposeConfig, type ComposeModel } from '../compose/model';
 import type { EnvironmentConfig } from '../config/types';
 import { compareComposeVersions } from '../plan/compose-diff';
+import { RefNotFoundError } from '../deploy/errors';
 import type { ChangeEvidence, RunningService } from '../plan/types';
 import { runChecked, type Transport } from '../transport';
 
@@ -33,11 +34,15 @@ export async function detectCompose(transport: Transport): Promise<{ variant: Co
   throw new HostStateError(`${transport.description} has neither "docker compose" (v2) nor "docker-compose" (v1)`);
 }
 
-export function composeProjectOf(env: EnvironmentConfig, variant: ComposeVariant): ComposeProject {
+export function composeProjectOf(env: Pick<EnvironmentConfig, 'projectName' | 'composeFiles'>, variant: ComposeVariant): ComposeProject {
   return { name: env.projectName, files: env.composeFiles, variant };
 }
 
-export async function readComposeModel(transport: Transport, env: EnvironmentConfig, variant: ComposeVariant): Promise<ComposeModel> {
+export async function readComposeModel(
+  transport: Transport,
+  env: Pick<EnvironmentConfig, 'projectName' | 'composeFiles' | 'directory'>,
+  variant: ComposeVariant,
+): Promise<ComposeModel> {
   const result = await transport.exec(composeConfig(composeProjectOf(env, variant)), { cwd: env.directory, timeoutMs: 60_000 });
   if (result.code !== 0) {
     throw new HostStateError(`docker compose config failed in ${env.directory} on ${transport.description}: ${result.stderr.trim().slice(-1000)}`);
@@ -82,6 +87,21 @@ export async function readRunning(transport: Transport, projectName: string): Pr
 
 const gitRemoteIsName = (remote: string) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(remote);
 
+/**
+ * The commit a ref names, after a fetch. A name is looked up as the remote's
+ * branch first (a local branch of the same name may be stale), then as a tag,
+ * local branch or SHA. With a URL remote there are no remote-tracking refs:
+ * the fetched branch head is FETCH_HEAD.
+ */
+export async function resolveCommit(transport: Transport, directory: string, remote: string, ref: string, isBranchHead: boolean): Promise<string> {
+  const candidates = gitRemoteIsName(remote) ? [`${remote}/${ref}`, ref] : isBranchHead ? ['FETCH_HEAD'] : [ref];
+  for (const candidate of candidates) {
+    const result = await transport.exec(gitResolveCommit(candidate), { cwd: directory, timeoutMs: 60_000 });
+    if (result.code === 0) return result.stdout.trim();
+  }
+  throw new RefNotFoundError(`ref "${ref}" names no commit in ${directory} after fetching ${remote}`);
+}
+
 export interface GitTarget {
   /** The ref as the user named it. */
   requested: string;
@@ -100,21 +120,8 @@ export async function readGitTarget(transport: Transport, env: EnvironmentConfig
   const { remote, branch } = env.source;
   const opts = { cwd: env.directory, timeoutMs: 120_000 };
   await runChecked(transport, gitFetch(remote, branch), opts);
-  // A name is looked up as the remote's branch first (a local branch of the
-  // same name may be stale), then as a tag, local branch or SHA. With a URL
-  // remote there are no remote-tracking refs: the branch is in FETCH_HEAD.
   const requested = ref ?? branch;
-  const remoteIsName = gitRemoteIsName(remote);
-  const candidates = !ref && !remoteIsName ? ['FETCH_HEAD'] : remoteIsName ? [`${remote}/${requested}`, requested] : [requested];
-  let commit: string | undefined;
-  for (const candidate of candidates) {
-    const result = await transport.exec(gitResolveCommit(candidate), opts);
-    if (result.code === 0) {
-      commit = result.stdout.trim();
-      break;
-    }
-  }
-  if (!commit) throw new HostStateError(`ref "${requested}" names no commit in ${env.directory} after fetching ${remote}`);
+  const commit = await resolveCommit(transport, env.directory, remote, ref ?? branch, ref === undefined);
   const head = (await runChecked(transport, gitHead(), opts)).stdout.trim();
   const changedFiles = (await runChecked(transport, gitChangedFiles(head, commit), opts)).stdout.split('\n').filter(Boolean);
   const composeFiles = env.composeFiles.length ? env.composeFiles : DEFAULT_COMPOSE_FILES;

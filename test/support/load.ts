@@ -237,7 +237,9 @@ export function formatReport(r: LoadReport): string {
   const kv = (o: Record<string, number>): string =>
     Object.entries(o).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
   const l = r.latencyMs;
-  const timeline = r.versionTimeline.map((e) => `${e.version}@${Math.round(e.atMs)}ms`).join(' -> ') || 'none';
+  // While two versions serve side by side the timeline flips on every request; show its ends.
+  const entries = r.versionTimeline.map((e) => `${e.version}@${Math.round(e.atMs)}ms`);
+  const timeline = entries.length > 6 ? `${entries.slice(0, 3).join(' -> ')} -> … (${entries.length - 6} more) -> ${entries.slice(-3).join(' -> ')}` : entries.join(' -> ') || 'none';
   return (
     `${r.total} requests in ${(r.durationMs / 1000).toFixed(1)}s: ${r.ok} ok, ${r.failed} failed (${kv(r.failures)}); ` +
     `longest failure window ${Math.round(r.longestFailureWindowMs)}ms; ` +

@@ -1,0 +1,192 @@
+/**
+ * The project as a whole: the host lock, the source checkout, the build, the
+ * snapshot to return to, hooks, and the release ledger.
+ */
+import { Context } from '@temporalio/activity';
+import { composeBuild, composePull, composeRun, composePs } from '../src/commands/compose';
+import { inspectImages, tagImage } from '../src/commands/docker';
+import { appendLine, makeDirectory, readFile, removeTree, writeFile } from '../src/commands/files';
+import { gitCheckout, gitFetch, gitHead, gitStatusPorcelain } from '../src/commands/git';
+import type { ComposeModel } from '../src/compose/model';
+import { parseComposePs } from '../src/compose/ps';
+import type { HookConfig } from '../src/config/types';
+import { BuildFailedError, DeployError, LockHeldError } from '../src/deploy/errors';
+import type { DeployTarget, Snapshot } from '../src/deploy/types';
+import { composeProjectOf, readComposeModel, readRunning, resolveCommit } from '../src/host/inspect';
+import { containersOf } from './containers';
+import { beat, hostOf, type Host, type TransportFor } from './host';
+
+export interface LockHolder {
+  deployId: string;
+  workflowId: string;
+  runId: string;
+  ref: string;
+  startedAt: string;
+}
+
+/** The checkout has edits a forced checkout would destroy. */
+export class DirtyCheckoutError extends DeployError {}
+
+const stateDir = (target: DeployTarget) => `${target.directory}/.composure`;
+const lockDir = (target: DeployTarget) => `${stateDir(target)}/lock`;
+
+/** The image a service runs as Compose names it: `image:` or, for a build, "<project>-<service>". */
+export function imageRefOf(compose: ComposeModel, project: string, service: string): string {
+  return compose.services[service]?.image ?? `${project}-${service}`;
+}
+
+async function readHolder(host: Host, target: DeployTarget): Promise<LockHolder | undefined> {
+  const result = await host.exec(readFile(`${lockDir(target)}/holder.json`));
+  if (result.code !== 0) return undefined;
+  try {
+    return JSON.parse(result.stdout) as LockHolder;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Throttles build output into heartbeats: the last line, at most every second. */
+function progressBeat(prefix: string) {
+  let last = 0;
+  return (chunk: string) => {
+    const now = Date.now();
+    if (now - last < 1000) return;
+    last = now;
+    const line = chunk.trim().split('\n').at(-1) ?? '';
+    beat(`${prefix}: ${line.slice(0, 200)}`);
+  };
+}
+
+export function createProjectActivities(transportFor: TransportFor) {
+  return {
+    /**
+     * Takes the host's deploy lock: a directory other tools can see
+     * (`.composure/lock/holder.json`). A lock whose holder run has ended is
+     * stale and is taken over, so a lock never outlives its run.
+     */
+    async acquireLock(target: DeployTarget, holder: LockHolder): Promise<void> {
+      const host = hostOf(transportFor, target);
+      await host.run(makeDirectory(stateDir(target), { parents: true }));
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const made = await host.exec(makeDirectory(lockDir(target)));
+        if (made.code === 0) {
+          await host.run(writeFile(`${lockDir(target)}/holder.json`, JSON.stringify(holder)));
+          return;
+        }
+        const current = await readHolder(host, target);
+        if (current?.deployId === holder.deployId) return; // our own lock, from an earlier attempt
+        if (current) {
+          const description = await Context.current()
+            .client.workflow.getHandle(current.workflowId, current.runId)
+            .describe()
+            .catch(() => undefined);
+          if (description?.status.name === 'RUNNING') {
+            throw new LockHeldError(`${target.directory} is locked by deploy ${current.deployId} (${current.workflowId}, ref ${current.ref}, since ${current.startedAt})`);
+          }
+        }
+        // The holder's run has ended (or left no record): the lock is stale.
+        await host.run(removeTree(lockDir(target)));
+      }
+      throw new LockHeldError(`could not take the lock in ${lockDir(target)}`);
+    },
+
+    async releaseLock(target: DeployTarget, deployId: string): Promise<void> {
+      const host = hostOf(transportFor, target);
+      const current = await readHolder(host, target);
+      if (!current || current.deployId === deployId) await host.run(removeTree(lockDir(target)));
+    },
+
+    /** What runs now, with each served image tagged so a rollback needs no rebuild. */
+    async snapshot(target: DeployTarget, deployId: string): Promise<Snapshot> {
+      const host = hostOf(transportFor, target);
+      const compose = await readComposeModel(host.transport, target, target.composeVariant);
+      const running = await readRunning(host.transport, target.projectName);
+      const services: Snapshot['services'] = {};
+      for (const name of Object.keys(compose.services)) {
+        const containerIds = await containersOf(host, target.projectName, name);
+        const imageId = running[name]?.imageId?.includes(',') ? undefined : running[name]?.imageId;
+        const imageRef = imageRefOf(compose, target.projectName, name);
+        let rollbackTag: string | undefined;
+        if (imageId) {
+          rollbackTag = `composure-rollback/${target.projectName}-${name}:${deployId}`;
+          await host.run(tagImage(imageId, rollbackTag));
+        }
+        services[name] = { containerIds, imageId, imageRef, rollbackTag };
+      }
+      return { compose, running, services };
+    },
+
+    /** Fetches and resolves the ref; the checkout itself is a separate, idempotent step. */
+    async resolveSource(target: DeployTarget, ref: string): Promise<{ head: string; commit: string }> {
+      if (target.source.kind !== 'git') throw new DeployError('resolveSource needs a git source');
+      const host = hostOf(transportFor, target);
+      await host.run(gitFetch(target.source.remote, target.source.branch), { timeoutMs: 5 * 60_000 });
+      const commit = await resolveCommit(host.transport, target.directory, target.source.remote, ref, ref === target.source.branch);
+      const head = (await host.run(gitHead())).stdout.trim();
+      const dirty = (await host.run(gitStatusPorcelain())).stdout.trim();
+      if (dirty) throw new DirtyCheckoutError(`${target.directory} has local changes a deploy would discard:\n${dirty.slice(0, 1000)}`);
+      return { head, commit };
+    },
+
+    async checkout(target: DeployTarget, commit: string): Promise<void> {
+      await hostOf(transportFor, target).run(gitCheckout(commit));
+    },
+
+    /** Builds (or pulls) the images of `services` while the old containers keep serving. */
+    async build(target: DeployTarget, services: string[], kind: 'build' | 'pull'): Promise<void> {
+      if (services.length === 0) return;
+      const host = hostOf(transportFor, target);
+      const project = composeProjectOf(target, target.composeVariant);
+      const argv = kind === 'build' ? composeBuild(project, services) : composePull(project, services);
+      const result = await host.exec(argv, { timeoutMs: 60 * 60_000, maxOutputBytes: 64 * 1024, onOutput: progressBeat(kind) });
+      if (result.code !== 0) {
+        const output = `${result.stdout}\n${result.stderr}`.trim().slice(-3000);
+        throw new BuildFailedError(`docker compose ${kind} ${services.join(' ')} failed (exit ${result.code}):\n${output}`);
+      }
+    },
+
+    /** The compose view of the (new) checkout and the image each service would now run. */
+    async inspectTarget(target: DeployTarget, services: string[]): Promise<{ compose: ComposeModel; images: Record<string, string | undefined> }> {
+      const host = hostOf(transportFor, target);
+      const compose = await readComposeModel(host.transport, target, target.composeVariant);
+      const images: Record<string, string | undefined> = {};
+      for (const service of services) {
+        const ref = imageRefOf(compose, target.projectName, service);
+        const result = await host.exec(inspectImages([ref]));
+        images[service] = result.code === 0 ? (JSON.parse(result.stdout) as Array<{ Id: string }>)[0]?.Id : undefined;
+      }
+      return { compose, images };
+    },
+
+    async runHook(target: DeployTarget, hook: HookConfig): Promise<{ output: string }> {
+      const host = hostOf(transportFor, target);
+      const result = await host.exec(composeRun(composeProjectOf(target, target.composeVariant), hook.service, hook.command), {
+        timeoutMs: hook.timeoutMs,
+        maxOutputBytes: 64 * 1024,
+        onOutput: progressBeat(`hook ${hook.command[0]}`),
+      });
+      if (result.code !== 0) {
+        throw new DeployError(`hook "${hook.command.join(' ')}" in ${hook.service} failed (exit ${result.code}): ${result.stderr.trim().slice(-2000)}`);
+      }
+      return { output: result.stdout.slice(-4000) };
+    },
+
+    /** Appends the release to the host's ledger, `.composure/releases.jsonl`. */
+    async recordRelease(target: DeployTarget, record: Record<string, unknown>): Promise<void> {
+      const host = hostOf(transportFor, target);
+      await host.run(makeDirectory(stateDir(target), { parents: true }));
+      await host.run(appendLine(`${stateDir(target)}/releases.jsonl`, JSON.stringify(record)));
+    },
+
+    /** What runs on the host, in words: for a compensation that could not finish. */
+    async describeHost(target: DeployTarget): Promise<string> {
+      const host = hostOf(transportFor, target);
+      const ps = await host.exec(composePs(composeProjectOf(target, 'v2')));
+      const head = await host.exec(gitHead());
+      const containers = parseComposePs(ps.stdout)
+        .map((c) => `${c.service}: ${c.name} ${c.state}${c.health ? ` (${c.health})` : ''} image ${c.image}`)
+        .join('; ');
+      return `checkout ${head.stdout.trim().slice(0, 12)}; ${containers || 'no containers'}`;
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * What a deploy workflow receives, reports and returns. No secrets: the host
+ * is described by reference (the worker resolves its key), so inputs,
+ * results and history can be shown to anyone who can read the Temporal UI.
+ */
+import type { HookConfig, HostConfig, ProxyConfig, SourceConfig } from '../config/types';
+import type { ComposeModel } from '../compose/model';
+import type { Plan } from '../plan/types';
+import type { RunningService } from '../plan/types';
+
+/** Where and what to deploy: the environment's settings that activities need. */
+export interface DeployTarget {
+  environment: string;
+  host: HostConfig;
+  directory: string;
+  projectName: string;
+  composeFiles: string[];
+  source: SourceConfig;
+  proxy: ProxyConfig;
+  hooks: { preDeploy: HookConfig[]; postDeploy: HookConfig[] };
+  retention: { releases: number };
+  /** Detected on the host when the deploy was prepared. */
+  composeVariant: 'v2' | 'v1';
+}
+
+export interface DeployInput {
+  deployId: string;
+  /** The ref the user asked for (branch, tag, SHA or image tag). */
+  ref: string;
+  target: DeployTarget;
+  /** The plan shown before the deploy (predicted from files); re-made from images after the build. */
+  plan: Plan;
+  /** New containers must stay healthy this long after the last switch, else everything rolls back. */
+  bakeMs: number;
+  /** Who asked (CI job, user), for the ledger. */
+  requestedBy: string;
+}
+
+export type DeployPhase =
+  | 'starting'
+  | 'locking'
+  | 'syncing-source'
+  | 'snapshotting'
+  | 'building'
+  | 'planning'
+  | 'pre-deploy-hooks'
+  | 'rolling-out'
+  | 'baking'
+  | 'post-deploy-hooks'
+  | 'recording'
+  | 'compensating'
+  | 'done';
+
+export type ServiceState =
+  | 'pending'
+  | 'skipped'
+  | 'kept'
+  | 'starting-new'
+  | 'waiting-healthy'
+  | 'switching'
+  | 'draining'
+  | 'stopping-old'
+  | 'done'
+  | 'rolling-back'
+  | 'rolled-back';
+
+export interface ServiceProgress {
+  state: ServiceState;
+  strategy?: 'start-first' | 'stop-first';
+  oldContainers: string[];
+  newContainers: string[];
+  health?: string;
+  reason?: string;
+  warnings: string[];
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export type DeployOutcome = 'succeeded' | 'rolled_back' | 'aborted' | 'failed_compensation';
+
+export interface DeployStatus {
+  deployId: string;
+  environment: string;
+  ref: string;
+  commit?: string;
+  phase: DeployPhase;
+  outcome?: DeployOutcome;
+  services: Record<string, ServiceProgress>;
+  /** ISO times of phase starts, in order. */
+  timeline: Array<{ phase: DeployPhase; at: string }>;
+  lastError?: string;
+  abortReason?: string;
+  /** When compensation could not finish: exactly what runs on the host now. */
+  onHost?: string;
+}
+
+export interface DeployResult extends DeployStatus {
+  outcome: DeployOutcome;
+}
+
+/** What ran before the deploy, to return to. */
+export interface Snapshot {
+  compose: ComposeModel;
+  running: Record<string, RunningService>;
+  /** Per service: the containers and image that served before, and the rollback tag of that image. */
+  services: Record<string, { containerIds: string[]; imageId?: string; rollbackTag?: string; imageRef: string }>;
+}

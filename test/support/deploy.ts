@@ -1,0 +1,52 @@
+/** Deploys on the rig as the CLI will make them: config -> plan -> workflow, with a worker over SSH. */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { singleTransport } from '../../activities';
+import { prepareDeploy } from '../../src/client/prepare';
+import { startDeploy } from '../../src/client/deploy';
+import { loadConfig } from '../../src/config/load';
+import type { DeployInput } from '../../src/deploy/types';
+import type { deployWorkflow } from '../../workflows/deploy/workflow';
+import { createWorker } from '../../worker/create';
+import { loadRig, rigClient, rigSshTransport, rigWorkerConnection, uniqueTaskQueue } from './rig';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The stack back at v1, one container per service, no lock. */
+export function resetStack(name: 'traefik' | 'nginx'): void {
+  execFileSync('bash', [path.join(ROOT, 'scripts/rig.sh'), 'reset', name], { stdio: 'inherit' });
+}
+
+export async function prepareRigDeploy(name: 'traefik' | 'nginx', ref: string, options: { bakeMs?: number; configFile?: string } = {}): Promise<DeployInput> {
+  const rig = loadRig();
+  const config = loadConfig(options.configFile ?? path.join(rig.rigDir, 'composure.yml'));
+  const transport = rigSshTransport();
+  try {
+    return await prepareDeploy(transport, config.environments[name]!, { ref, bakeMs: options.bakeMs, requestedBy: 'rig-test' });
+  } finally {
+    await transport.close();
+  }
+}
+
+export interface DeployRig {
+  client: Client;
+  taskQueue: string;
+  start(input: DeployInput, options?: { attach?: boolean }): Promise<WorkflowHandle<typeof deployWorkflow>>;
+}
+
+/** Runs `fn` with a worker polling a fresh task queue; the worker stops when `fn` ends. */
+export async function withDeployWorker<T>(fn: (rig: DeployRig) => Promise<T>): Promise<T> {
+  const transport = rigSshTransport();
+  const connection = await rigWorkerConnection();
+  const { client, close } = await rigClient();
+  const taskQueue = uniqueTaskQueue('deploy');
+  const worker = await createWorker({ connection, taskQueue, transport: singleTransport(transport) });
+  try {
+    return await worker.runUntil(fn({ client, taskQueue, start: (input, options) => startDeploy(client, input, { taskQueue, ...options }) }));
+  } finally {
+    await close();
+    await transport.close();
+    await connection.close();
+  }
+}

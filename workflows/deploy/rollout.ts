@@ -1,0 +1,102 @@
+/**
+ * One service's rollout and its undoing. Each step records how far it got
+ * (`Applied.stage`) before it acts, so compensation undoes exactly what was
+ * done, even when a step failed half-way.
+ */
+import { sleep } from '@temporalio/workflow';
+import type { DeployTarget, ServiceProgress } from '../../src/deploy/types';
+import type { ServicePlan } from '../../src/plan/types';
+import { steps, undo, waits } from './activities';
+
+export interface Applied {
+  plan: ServicePlan;
+  oldIds: string[];
+  newIds: string[];
+  /**
+   * starting: new containers may exist; switched: they take traffic beside
+   * the old; old-stopped: the old ones are (being) stopped, the new serve alone.
+   */
+  stage: 'starting' | 'started' | 'switched' | 'old-stopped';
+}
+
+const gateOf = (plan: ServicePlan) => (plan.health.kind === 'running' ? 'running' : 'docker');
+const short = (ids: string[]) => ids.map((id) => id.slice(0, 12));
+
+export async function rolloutService(target: DeployTarget, plan: ServicePlan, oldIds: string[], progress: ServiceProgress, applied: Applied[]): Promise<void> {
+  const service = plan.service;
+  const rec: Applied = { plan, oldIds, newIds: [], stage: 'starting' };
+  applied.push(rec);
+  progress.oldContainers = short(oldIds);
+
+  if (plan.strategy === 'stop-first') {
+    rec.stage = 'old-stopped';
+    progress.state = 'stopping-old';
+    rec.newIds = await steps.recreate.executeWithOptions({ summary: `${service}: stop-first recreate (downtime accepted)` }, [target, service, oldIds]);
+  } else {
+    progress.state = 'starting-new';
+    rec.newIds = await steps.startBeside.executeWithOptions(
+      { summary: `${service}: start ${plan.replicas} new beside ${oldIds.length} old` },
+      [target, service, oldIds, plan.replicas],
+    );
+    rec.stage = 'started';
+  }
+  progress.newContainers = short(rec.newIds);
+
+  progress.state = 'waiting-healthy';
+  const facts = await waits.waitHealthy.executeWithOptions(
+    { summary: `${service}: wait until ${short(rec.newIds).join(', ')} ${gateOf(plan) === 'docker' ? 'healthy' : 'running'}` },
+    [target, rec.newIds, gateOf(plan), plan.health.timeoutMs],
+  );
+  progress.health = facts.map((f) => f.health || f.state).join(', ');
+
+  progress.state = 'switching';
+  const switched = await steps.switchTraffic.executeWithOptions({ summary: `${service}: move traffic to the new containers` }, [target, service, rec.newIds]);
+  if (switched.note) progress.warnings.push(switched.note);
+  if (rec.stage === 'started') rec.stage = 'switched';
+  if (plan.strategy === 'stop-first') return;
+
+  progress.state = 'draining';
+  await sleep(plan.drainMs);
+  progress.state = 'stopping-old';
+  rec.stage = 'old-stopped';
+  await steps.stopAndRemove.executeWithOptions({ summary: `${service}: stop ${short(oldIds).join(', ')} (grace ${plan.stopGraceMs / 1000}s)` }, [
+    target,
+    oldIds,
+    plan.stopGraceMs,
+  ]);
+  // nginx still lists the old containers' addresses until it reloads.
+  await steps.switchTraffic.executeWithOptions({ summary: `${service}: drop the old containers from the proxy` }, [target, service, rec.newIds]);
+}
+
+/** Undoes one service: the old version keeps (or regains) the traffic, start-first where it can. */
+export async function undoService(target: DeployTarget, rec: Applied, progress: ServiceProgress): Promise<void> {
+  const { plan } = rec;
+  const service = plan.service;
+  progress.state = 'rolling-back';
+  if (rec.stage !== 'old-stopped') {
+    // The old containers still serve: remove whatever new ones exist, and let the proxy forget them.
+    const current = await undo.listContainers(target, service);
+    const extra = current.filter((id) => !rec.oldIds.includes(id));
+    await undo.forceRemove.executeWithOptions({ summary: `${service}: remove new ${short(extra).join(', ')}` }, [target, extra]);
+    await undo.switchTraffic(target, service, rec.oldIds);
+  } else if (plan.strategy === 'stop-first') {
+    const current = await undo.listContainers(target, service);
+    const restored = await undo.recreate.executeWithOptions({ summary: `${service}: recreate with the previous image` }, [target, service, current]);
+    await undo.waitHealthy(target, restored, gateOf(plan), plan.health.timeoutMs);
+    await undo.switchTraffic(target, service, restored);
+  } else {
+    // The old containers are gone: bring the previous image back beside the new, start-first.
+    const current = await undo.listContainers(target, service);
+    const restored = await undo.startBeside.executeWithOptions(
+      { summary: `${service}: start ${plan.replicas} previous beside ${current.length} new` },
+      [target, service, current, plan.replicas],
+    );
+    await undo.waitHealthy(target, restored, gateOf(plan), plan.health.timeoutMs);
+    await undo.switchTraffic(target, service, restored);
+    await sleep(plan.drainMs);
+    const leaving = current.filter((id) => rec.newIds.includes(id));
+    await undo.stopAndRemove.executeWithOptions({ summary: `${service}: stop the new ${short(leaving).join(', ')}` }, [target, leaving, plan.stopGraceMs]);
+    await undo.switchTraffic(target, service, restored);
+  }
+  progress.state = 'rolled-back';
+}

@@ -1,0 +1,210 @@
+/**
+ * deployWorkflow: a zero-downtime deploy of one environment, durable across
+ * worker crashes. Lock, snapshot, sync the source, build while the old
+ * containers serve, re-plan by image, hooks, then per service start-first
+ * (new beside old, healthy, switch, drain, stop old), a bake window, and the
+ * ledger. Any failure, an `abort` signal or a Temporal cancel undoes what was
+ * done, in a non-cancellable scope: the previous version keeps or regains the
+ * traffic.
+ */
+import {
+  CancellationScope,
+  isCancellation,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DeployInput, DeployOutcome, DeployPhase, DeployResult, DeployStatus, Snapshot } from '../../src/deploy/types';
+import { abortSignal, searchAttributes, statusQuery } from '../../src/messages';
+import type { ServicePlan } from '../../src/plan/types';
+import { steps, undo, waits } from './activities';
+import { rolloutService, undoService, type Applied } from './rollout';
+
+function errorText(err: unknown): string {
+  const e = err as { message?: string; cause?: { message?: string; cause?: { message?: string } } };
+  // An ActivityFailure's own message is generic; the cause says what happened on the host.
+  return [e.message, e.cause?.message, e.cause?.cause?.message].filter(Boolean).join(': ');
+}
+
+export async function deployWorkflow(input: DeployInput): Promise<DeployResult> {
+  const { target, plan, deployId, ref } = input;
+  const status: DeployStatus = {
+    deployId,
+    environment: target.environment,
+    ref,
+    phase: 'starting',
+    services: Object.fromEntries(
+      plan.services.map((s) => [
+        s.service,
+        { state: s.action === 'deploy' ? 'pending' : s.action === 'keep' ? 'kept' : 'skipped', strategy: s.strategy, oldContainers: [], newContainers: [], reason: s.reasons[0], warnings: [...s.warnings] },
+      ]),
+    ),
+    timeline: [],
+  };
+  const phase = (p: DeployPhase) => {
+    status.phase = p;
+    status.timeline.push({ phase: p, at: new Date().toISOString() });
+  };
+  setHandler(statusQuery, () => status);
+
+  const rollout = new CancellationScope();
+  let aborted = false;
+  setHandler(abortSignal, ({ reason }) => {
+    aborted = true;
+    status.abortReason = reason;
+    rollout.cancel();
+  });
+
+  const applied: Applied[] = [];
+  let snapshot: Snapshot | undefined;
+  let checkedOutFrom: string | undefined;
+  let built: string[] = [];
+  let locked = false;
+  let newImages: Record<string, string | undefined> = {};
+  const newServing: Array<{ plan: ServicePlan; ids: string[] }> = [];
+
+  const run = async () => {
+    phase('locking');
+    const info = workflowInfo();
+    await steps.acquireLock(target, { deployId, workflowId: info.workflowId, runId: info.runId, ref, startedAt: new Date().toISOString() });
+    locked = true;
+
+    phase('snapshotting');
+    snapshot = await steps.snapshot(target, deployId);
+
+    if (target.source.kind === 'git') {
+      phase('syncing-source');
+      // The commit the plan was made for, not whatever the branch points to by now.
+      const source = await steps.resolveSource(target, plan.ref?.commit ?? ref);
+      status.commit = source.commit;
+      if (source.head !== source.commit) {
+        checkedOutFrom = source.head;
+        await steps.checkout.executeWithOptions({ summary: `checkout ${source.commit.slice(0, 12)} (was ${source.head.slice(0, 12)})` }, [target, source.commit]);
+      }
+    }
+
+    const candidates = plan.services.filter((s) => s.action === 'deploy');
+    phase('building');
+    const { compose } = await steps.inspectTarget(target, []);
+    const toBuild = candidates.filter((s) => compose.services[s.service]?.buildContext).map((s) => s.service);
+    const toPull = candidates.filter((s) => !compose.services[s.service]?.buildContext).map((s) => s.service);
+    built = toBuild;
+    await waits.build.executeWithOptions({ summary: `build ${toBuild.join(', ') || 'nothing'}` }, [target, toBuild, 'build']);
+    if (target.source.kind === 'image') await waits.build.executeWithOptions({ summary: `pull ${toPull.join(', ')}` }, [target, toPull, 'pull']);
+
+    // Files predicted a change; images decide it.
+    phase('planning');
+    const { images } = await steps.inspectTarget(target, candidates.map((s) => s.service));
+    newImages = images;
+    const deploying = candidates.filter((s) => {
+      const running = snapshot!.running[s.service];
+      const same = running && running.containers > 0 && images[s.service] !== undefined && running.imageId === images[s.service];
+      if (same) {
+        status.services[s.service]!.state = 'skipped';
+        status.services[s.service]!.reason = `image unchanged (${images[s.service]!.replace('sha256:', '').slice(0, 12)})`;
+      }
+      return !same;
+    });
+    upsertSearchAttributes([{ key: searchAttributes.services, value: deploying.map((s) => s.service) }]);
+
+    if (target.hooks.preDeploy.length && deploying.length) {
+      phase('pre-deploy-hooks');
+      for (const hook of target.hooks.preDeploy) await waits.runHook.executeWithOptions({ summary: `pre-deploy: ${hook.command.join(' ')}` }, [target, hook]);
+    }
+
+    phase('rolling-out');
+    for (const servicePlan of deploying) {
+      const progress = status.services[servicePlan.service]!;
+      progress.startedAt = new Date().toISOString();
+      await rolloutService(target, servicePlan, snapshot.services[servicePlan.service]?.containerIds ?? [], progress, applied);
+      progress.state = 'done';
+      progress.finishedAt = new Date().toISOString();
+      newServing.push({ plan: servicePlan, ids: applied.at(-1)!.newIds });
+    }
+
+    const bakeMs = Math.max(input.bakeMs, ...deploying.map((s) => s.monitorMs));
+    if (bakeMs > 0 && newServing.length) {
+      phase('baking');
+      await Promise.all(
+        newServing.map(({ plan: p, ids }) =>
+          waits.watchHealthy.executeWithOptions({ summary: `${p.service}: stay healthy for ${Math.round(bakeMs / 1000)}s` }, [
+            target,
+            ids,
+            p.health.kind === 'running' ? 'running' : 'docker',
+            bakeMs,
+          ]),
+        ),
+      );
+    }
+
+    if (target.hooks.postDeploy.length && deploying.length) {
+      phase('post-deploy-hooks');
+      for (const hook of target.hooks.postDeploy) await waits.runHook.executeWithOptions({ summary: `post-deploy: ${hook.command.join(' ')}` }, [target, hook]);
+    }
+  };
+
+  const compensate = async () => {
+    phase('compensating');
+    // The old source first, so Compose's definitions match the release being restored.
+    if (checkedOutFrom) await undo.checkout(target, checkedOutFrom);
+    // Image names back to the images that served, so no rebuild is needed.
+    for (const service of built) {
+      const snap = snapshot?.services[service];
+      if (snap?.imageId) await undo.retagImage(target, snap.imageId, snap.imageRef);
+    }
+    for (const rec of [...applied].reverse()) await undoService(target, rec, status.services[rec.plan.service]!);
+  };
+
+  let outcome: DeployOutcome = 'succeeded';
+  let cancelledByTemporal: unknown;
+  try {
+    await rollout.run(run);
+  } catch (err) {
+    status.lastError = errorText(err);
+    if (isCancellation(err)) {
+      outcome = 'aborted';
+      if (!aborted) cancelledByTemporal = err;
+      status.abortReason ??= 'cancelled from Temporal';
+    } else {
+      outcome = 'rolled_back';
+    }
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        await compensate();
+      } catch (compensationError) {
+        outcome = 'failed_compensation';
+        status.lastError = `${status.lastError}; compensation failed: ${errorText(compensationError)}`;
+        status.onHost = await steps.describeHost(target).catch((e: unknown) => `unknown (${errorText(e)})`);
+      }
+    });
+  } finally {
+    await CancellationScope.nonCancellable(async () => {
+      phase('recording');
+      status.outcome = outcome;
+      const images = Object.fromEntries(newServing.map(({ plan: p }) => [p.service, newImages[p.service]]));
+      await steps
+        .recordRelease(target, {
+          deployId,
+          ref,
+          commit: status.commit,
+          result: outcome,
+          requestedBy: input.requestedBy,
+          services: newServing.map(({ plan: p, ids }) => ({ service: p.service, containers: ids.map((id) => id.slice(0, 12)) })),
+          images,
+          at: new Date().toISOString(),
+          workflowId: workflowInfo().workflowId,
+          runId: workflowInfo().runId,
+        })
+        .catch((e: unknown) => {
+          // The ledger is a record, not a step: its failure must not mask the outcome.
+          status.lastError = `${status.lastError ?? ''} (ledger not written: ${errorText(e)})`.trim();
+        });
+      if (locked) await undo.releaseLock(target, deployId);
+      upsertSearchAttributes([{ key: searchAttributes.status, value: outcome }]);
+      phase('done');
+    });
+  }
+  // A cancel from Temporal (e.g. the UI) ends the run as cancelled, after compensation.
+  if (cancelledByTemporal) throw cancelledByTemporal;
+  return { ...status, outcome };
+}
