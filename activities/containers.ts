@@ -7,7 +7,7 @@
  */
 import { composeProjectOf } from '../src/host/inspect';
 import { composeScale, composeUpService } from '../src/commands/compose';
-import { forceRemoveContainers, inspectContainers, listServiceContainers, removeContainers, stopContainers, tagImage } from '../src/commands/docker';
+import { inspectContainers, listServiceContainers, removeContainers, stopContainers, tagImage } from '../src/commands/docker';
 import type { DeployTarget } from '../src/deploy/types';
 import { HealthCheckFailedError } from '../src/deploy/errors';
 import { beat, hostOf, pause, type Host, type TransportFor } from './host';
@@ -150,13 +150,6 @@ export function createContainerActivities(transportFor: TransportFor) {
       const graceSeconds = Math.ceil(graceMs / 1000);
       await host.run(stopContainers(present, graceSeconds), { timeoutMs: (graceSeconds + 60) * 1000 });
       await host.run(removeContainers(present), { timeoutMs: 60_000 });
-    },
-
-    /** Compensation: new containers go at once; the old ones still serve. */
-    async forceRemove(target: DeployTarget, ids: string[]): Promise<void> {
-      const host = hostOf(transportFor, target);
-      const present = (await inspect(host, ids)).map((c) => c.id);
-      if (present.length) await host.run(forceRemoveContainers(present), { timeoutMs: 60_000 });
     },
 
     /** Points an image name back at an earlier image (a rollback without rebuilding). */

@@ -26,6 +26,10 @@ export function createWorker(options: ComposureWorkerOptions): Promise<Worker> {
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities: createActivities(options.transport),
+    // Heartbeats carry cancellation to activities: an abort must reach a health
+    // wait within about a second, not after the default 30 s throttle.
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
     ...workflows,
   });
 }

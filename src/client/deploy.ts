@@ -4,7 +4,7 @@
  * Runs carry search attributes and a memo, so the Temporal UI can filter them.
  */
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { DeployInput } from '../deploy/types';
 import { DEFAULT_TASK_QUEUE, deployWorkflowId, searchAttributes } from '../messages';
 import type { deployWorkflow } from '../../workflows/deploy/workflow';
@@ -21,7 +21,7 @@ export function planSummary(input: DeployInput): string {
     .join('; ');
 }
 
-export async function startDeploy(client: Client, input: DeployInput, options: StartDeployOptions = {}): Promise<WorkflowHandle<typeof deployWorkflow>> {
+export async function startDeploy(client: Client, input: DeployInput, options: StartDeployOptions = {}): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>> {
   return client.workflow.start<typeof deployWorkflow>('deployWorkflow', {
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowId: deployWorkflowId(input.target.environment),

@@ -1,7 +1,7 @@
 /** Deploys on the rig as the CLI will make them: config -> plan -> workflow, with a worker over SSH. */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { singleTransport } from '../../activities';
 import { prepareDeploy } from '../../src/client/prepare';
 import { startDeploy } from '../../src/client/deploy';
@@ -32,7 +32,7 @@ export async function prepareRigDeploy(name: 'traefik' | 'nginx', ref: string, o
 export interface DeployRig {
   client: Client;
   taskQueue: string;
-  start(input: DeployInput, options?: { attach?: boolean }): Promise<WorkflowHandle<typeof deployWorkflow>>;
+  start(input: DeployInput, options?: { attach?: boolean }): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>>;
 }
 
 /** Runs `fn` with a worker polling a fresh task queue; the worker stops when `fn` ends. */

@@ -74,10 +74,11 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
   const service = plan.service;
   progress.state = 'rolling-back';
   if (rec.stage !== 'old-stopped') {
-    // The old containers still serve: remove whatever new ones exist, and let the proxy forget them.
+    // The old containers still serve: stop whatever new ones exist, gracefully (a healthy
+    // one may already take traffic: Traefik routes by health), and let the proxy forget them.
     const current = await undo.listContainers(target, service);
     const extra = current.filter((id) => !rec.oldIds.includes(id));
-    await undo.forceRemove.executeWithOptions({ summary: `${service}: remove new ${short(extra).join(', ')}` }, [target, extra]);
+    await undo.stopAndRemove.executeWithOptions({ summary: `${service}: stop the new ${short(extra).join(', ')}` }, [target, extra, plan.stopGraceMs]);
     await undo.switchTraffic(target, service, rec.oldIds);
   } else if (plan.strategy === 'stop-first') {
     const current = await undo.listContainers(target, service);

@@ -9,6 +9,7 @@
  */
 import {
   CancellationScope,
+  CancelledFailure,
   isCancellation,
   setHandler,
   upsertSearchAttributes,
@@ -47,6 +48,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   };
   setHandler(statusQuery, () => status);
 
+  const root = CancellationScope.current();
   const rollout = new CancellationScope();
   let aborted = false;
   setHandler(abortSignal, ({ reason }) => {
@@ -112,7 +114,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
       for (const hook of target.hooks.preDeploy) await waits.runHook.executeWithOptions({ summary: `pre-deploy: ${hook.command.join(' ')}` }, [target, hook]);
     }
 
-    phase('rolling-out');
+    if (deploying.length) phase('rolling-out');
     for (const servicePlan of deploying) {
       const progress = status.services[servicePlan.service]!;
       progress.startedAt = new Date().toISOString();
@@ -156,14 +158,15 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   };
 
   let outcome: DeployOutcome = 'succeeded';
-  let cancelledByTemporal: unknown;
+  let cancelledByTemporal = false;
   try {
     await rollout.run(run);
   } catch (err) {
     status.lastError = errorText(err);
-    if (isCancellation(err)) {
+    // A step may fail on its own just as an abort arrives; the abort decides the outcome.
+    cancelledByTemporal = !aborted && (isCancellation(err) || root.consideredCancelled);
+    if (aborted || cancelledByTemporal) {
       outcome = 'aborted';
-      if (!aborted) cancelledByTemporal = err;
       status.abortReason ??= 'cancelled from Temporal';
     } else {
       outcome = 'rolled_back';
@@ -205,6 +208,6 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     });
   }
   // A cancel from Temporal (e.g. the UI) ends the run as cancelled, after compensation.
-  if (cancelledByTemporal) throw cancelledByTemporal;
+  if (cancelledByTemporal) throw new CancelledFailure(`deploy ${deployId} cancelled from Temporal; compensation: ${outcome}`);
   return { ...status, outcome };
 }
