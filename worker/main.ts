@@ -9,12 +9,15 @@ import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import { DEFAULT_TASK_QUEUE } from '../src/messages';
+import { TransportPool } from '../src/transport';
 import { createWorker } from './create';
 import { transportFromEnv } from './transport-from-env';
 
 export async function runWorker(): Promise<void> {
   const config = loadClientConnectConfig();
-  const transport = transportFromEnv();
+  // Hosts come from each deploy's target (by reference); their keys are read
+  // here, relative to COMPOSURE_CONFIG_DIR. COMPOSURE_SSH_* name a default host.
+  const pool = new TransportPool({ baseDir: process.env.COMPOSURE_CONFIG_DIR ?? process.cwd() }, () => transportFromEnv());
   const connection = await NativeConnection.connect(config.connectionOptions);
   const bundle = path.resolve(__dirname, '..', 'workflow-bundle.js');
   try {
@@ -22,16 +25,16 @@ export async function runWorker(): Promise<void> {
       connection,
       namespace: config.namespace ?? 'default',
       taskQueue: process.env.COMPOSURE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
-      transport,
+      transport: (host) => pool.get(host),
       // Built by `npm run build`; when running from source, bundle on start-up.
       workflowBundlePath: existsSync(bundle) ? bundle : undefined,
     });
-    console.log(`composure worker: task queue ${worker.options.taskQueue}, host ${transport.description}`);
+    console.log(`composure worker: task queue ${worker.options.taskQueue}, namespace ${worker.options.namespace}`);
     // Worker.run() resolves after the SDK's own SIGINT/SIGTERM handling has
     // stopped polling and let in-flight activities finish.
     await worker.run();
   } finally {
-    await transport.close();
+    await pool.close();
     await connection.close();
   }
 }

@@ -14,3 +14,4 @@ export async function runChecked(transport: Transport, argv: readonly string[], 
   return result;
 }
 export { transportForHost, HostConfigError, type ResolveOptions } from './from-config';
+export { TransportPool } from './pool';

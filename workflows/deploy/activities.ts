@@ -22,7 +22,8 @@ export const steps = proxyActivities<Activities>({
 /** Long steps that heartbeat: build, health waits, bake, hooks. */
 export const waits = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
+  // They beat every half second; a worker that died is noticed within this.
+  heartbeatTimeout: '10 seconds',
   cancellationType,
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_DEPLOY_ERRORS },
 });
