@@ -14,7 +14,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { DeployResult, DeployStatus } from '../../src/deploy/types';
-import { abortSignal, statusQuery } from '../../src/messages';
+import { abortSignal, searchAttributes, statusQuery } from '../../src/messages';
 import type { deployWorkflow } from '../../workflows/deploy/workflow';
 import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
 import { formatReport, startLoad, type LoadReport } from '../support/load';
@@ -76,9 +76,17 @@ for (const name of ['traefik', 'nginx'] as const) {
       await withDeployWorker(async ({ start }) => {
         const traffic = load(name);
         const t0 = Date.now();
-        const result = await (await start(input)).result();
+        const handle = await start(input);
+        const result = await handle.result();
         const report = await traffic.stop();
         record(`${name}: v1 -> v2`, result, report, Date.now() - t0);
+        // Filterable in the Temporal UI: environment, ref, status, services.
+        const described = await handle.describe();
+        assert.equal(described.typedSearchAttributes.get(searchAttributes.environment), name);
+        assert.equal(described.typedSearchAttributes.get(searchAttributes.ref), 'v2');
+        assert.equal(described.typedSearchAttributes.get(searchAttributes.status), 'succeeded');
+        assert.deepEqual(described.typedSearchAttributes.get(searchAttributes.services), ['server']);
+        assert.match(String((described.memo as { plan?: string } | undefined)?.plan), /server: deploy start-first/);
         assert.equal(result.outcome, 'succeeded', result.lastError);
         assert.equal(report.failed, 0, formatReport(report));
         assert.ok(report.versions.v1! > 0 && report.versions.v2! > 0, formatReport(report));
