@@ -4,7 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { composeBuild, composePull, composeRun, composePs } from '../src/commands/compose';
-import { inspectImages, tagImage } from '../src/commands/docker';
+import { inspectImages, listImageTags, removeImages, tagImage } from '../src/commands/docker';
 import { appendLine, makeDirectory, readFile, removeTree, writeFile } from '../src/commands/files';
 import { gitCheckout, gitFetch, gitHead, gitStatusPorcelain } from '../src/commands/git';
 import type { ComposeModel } from '../src/compose/model';
@@ -171,11 +171,25 @@ export function createProjectActivities(transportFor: TransportFor) {
       return { output: result.stdout.slice(-4000) };
     },
 
-    /** Appends the release to the host's ledger, `.composure/releases.jsonl`. */
+    /**
+     * Appends the release to the host's ledger, `.composure/releases.jsonl`,
+     * and keeps only the newest `retention.releases` rollback tags per service
+     * (deploy ids sort by time). Untagging frees an image only when nothing
+     * else uses it.
+     */
     async recordRelease(target: DeployTarget, record: Record<string, unknown>): Promise<void> {
       const host = hostOf(transportFor, target);
       await host.run(makeDirectory(stateDir(target), { parents: true }));
       await host.run(appendLine(`${stateDir(target)}/releases.jsonl`, JSON.stringify(record)));
+      const tags = (await host.run(listImageTags(`composure-rollback/${target.projectName}-*`))).stdout.split('\n').filter(Boolean);
+      const byRepository = new Map<string, string[]>();
+      for (const tag of tags) {
+        const repository = tag.slice(0, tag.lastIndexOf(':'));
+        byRepository.set(repository, [...(byRepository.get(repository) ?? []), tag]);
+      }
+      const expired = [...byRepository.values()].flatMap((list) => list.sort().reverse().slice(target.retention.releases));
+      // Best effort: a tag whose image a container still runs cannot be removed, and need not be.
+      for (const tag of expired) await host.exec(removeImages([tag]));
     },
 
     /** What runs on the host, in words: for a compensation that could not finish. */

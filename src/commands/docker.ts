@@ -177,3 +177,9 @@ export function dockerEvents(opts: { project: string; sinceUnix?: number; untilU
   if (until !== undefined) argv.push('--until', String(until));
   return argv;
 }
+
+/** Image names:tags matching a reference pattern (e.g. "composure-rollback/shop-*"), one per line. */
+export function listImageTags(reference: string): string[] {
+  if (!/^[a-z0-9][a-z0-9._/*-]*$/.test(reference)) throw new InvalidValueError('image reference pattern', reference, 'lowercase letters, digits, "._/-" and "*"');
+  return ['docker', 'image', 'ls', '--filter', `reference=${reference}`, '--format', '{{.Repository}}:{{.Tag}}'];
+}
