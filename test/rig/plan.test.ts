@@ -8,13 +8,19 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { Plan, ServicePlan } from '../../src/plan/types';
 import { runCli, writeRigConfig } from '../support/cli';
+import { resetStack } from '../support/deploy';
 import { loadRig } from '../support/rig';
 
 const rig = loadRig();
 const { file: config } = writeRigConfig();
+// Other test files deploy to these stacks; the plans below are made from v1.
+before(() => {
+  resetStack('traefik');
+  resetStack('nginx');
+});
 
 function byService(plan: Plan): Record<string, ServicePlan> {
   return Object.fromEntries(plan.services.map((s) => [s.service, s]));
