@@ -10,7 +10,7 @@ import { gitCheckout, gitFetch, gitHead, gitStatusPorcelain } from '../src/comma
 import type { ComposeModel } from '../src/compose/model';
 import { parseComposePs } from '../src/compose/ps';
 import type { HookConfig } from '../src/config/types';
-import { BuildFailedError, DeployError, LockHeldError } from '../src/deploy/errors';
+import { BuildFailedError, DeployError, HookFailedError, LockHeldError } from '../src/deploy/errors';
 import type { DeployTarget, Snapshot } from '../src/deploy/types';
 import { composeProjectOf, readComposeModel, readRunning, resolveCommit } from '../src/host/inspect';
 import { containersOf } from './containers';
@@ -166,7 +166,7 @@ export function createProjectActivities(transportFor: TransportFor) {
         onOutput: progressBeat(`hook ${hook.command[0]}`),
       });
       if (result.code !== 0) {
-        throw new DeployError(`hook "${hook.command.join(' ')}" in ${hook.service} failed (exit ${result.code}): ${result.stderr.trim().slice(-2000)}`);
+        throw new HookFailedError(`hook "${hook.command.join(' ')}" in ${hook.service} failed (exit ${result.code}): ${result.stderr.trim().slice(-2000)}`);
       }
       return { output: result.stdout.slice(-4000) };
     },

@@ -22,6 +22,9 @@ export class LockHeldError extends DeployError {}
 /** The target ref names no commit. */
 export class RefNotFoundError extends DeployError {}
 
+/** A pre- or post-deploy hook exited non-zero. A migration is not retried blindly. */
+export class HookFailedError extends DeployError {}
+
 /** The proxy did not take the new containers in time. */
 export class TrafficSwitchError extends DeployError {}
 
@@ -31,6 +34,8 @@ export const NON_RETRYABLE_DEPLOY_ERRORS = [
   'BuildFailedError',
   'LockHeldError',
   'RefNotFoundError',
+  'HookFailedError',
+  'DirtyCheckoutError',
   'InvalidValueError',
   'HostKeyVerificationError',
   'HostConfigError',
