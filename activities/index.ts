@@ -9,6 +9,7 @@ import { runChecked, type Transport } from '../src/transport';
 import type { HostConfig } from '../src/config/types';
 import { createContainerActivities } from './containers';
 import type { TransportFor } from './host';
+import { createPrepareActivities } from './prepare';
 import { createProjectActivities } from './project';
 import { createTrafficActivities } from './traffic';
 
@@ -51,6 +52,7 @@ export function createActivities(transports: Transport | TransportFor) {
     ...createProjectActivities(transportFor),
     ...createContainerActivities(transportFor),
     ...createTrafficActivities(transportFor),
+    ...createPrepareActivities(transportFor),
   };
 }
 

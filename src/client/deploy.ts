@@ -6,7 +6,7 @@
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { DeployInput } from '../deploy/types';
-import { DEFAULT_TASK_QUEUE, deployWorkflowId, searchAttributes } from '../messages';
+import { DEFAULT_TASK_QUEUE, deployStartMetadata, deployWorkflowId } from '../messages';
 import type { deployWorkflow } from '../../workflows/deploy/workflow';
 
 export interface StartDeployOptions {
@@ -15,11 +15,8 @@ export interface StartDeployOptions {
   attach?: boolean;
 }
 
-export function planSummary(input: DeployInput): string {
-  return input.plan.services
-    .map((s) => `${s.service}: ${s.action}${s.strategy ? ` ${s.strategy}` : ''}`)
-    .join('; ');
-}
+// Kept here for existing importers; defined beside the other run metadata.
+export { planSummary } from '../messages';
 
 export async function startDeploy(client: Client, input: DeployInput, options: StartDeployOptions = {}): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>> {
   return client.workflow.start<typeof deployWorkflow>('deployWorkflow', {
@@ -27,13 +24,7 @@ export async function startDeploy(client: Client, input: DeployInput, options: S
     workflowId: deployWorkflowId(input.target.environment),
     workflowIdConflictPolicy: options.attach ? WorkflowIdConflictPolicy.USE_EXISTING : WorkflowIdConflictPolicy.FAIL,
     args: [input],
-    typedSearchAttributes: [
-      { key: searchAttributes.environment, value: input.target.environment },
-      { key: searchAttributes.ref, value: input.ref },
-      { key: searchAttributes.status, value: 'running' },
-      { key: searchAttributes.services, value: input.plan.services.filter((s) => s.action === 'deploy').map((s) => s.service) },
-    ],
-    memo: { plan: planSummary(input), deployId: input.deployId, requestedBy: input.requestedBy },
-    staticSummary: `deploy ${input.target.environment} to ${input.ref.slice(0, 12)}`,
+    // The same search attributes, memo and summary as a scheduled run's deploy.
+    ...deployStartMetadata(input),
   });
 }
