@@ -3,6 +3,7 @@
  * snapshot to return to, hooks, and the release ledger.
  */
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { composeBuild, composePull, composeRun, composePs } from '../src/commands/compose';
 import { inspectImages, listImageTags, removeImages, tagImage } from '../src/commands/docker';
 import { appendLine, makeDirectory, readFile, removeTree, writeFile } from '../src/commands/files';
@@ -79,7 +80,12 @@ export function createProjectActivities(transportFor: TransportFor) {
           const description = await Context.current()
             .client.workflow.getHandle(current.workflowId, current.runId)
             .describe()
-            .catch(() => undefined);
+            .catch((err: unknown) => {
+              // Only a holder Temporal does not know is stale; any other error (Temporal
+              // unreachable) must not let a second deploy steal a live lock: retry later.
+              if (err instanceof WorkflowNotFoundError) return undefined;
+              throw err;
+            });
           if (description?.status.name === 'RUNNING') {
             throw new LockHeldError(`${target.directory} is locked by deploy ${current.deployId} (${current.workflowId}, ref ${current.ref}, since ${current.startedAt})`);
           }

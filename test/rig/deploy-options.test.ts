@@ -75,6 +75,19 @@ describe('deploy options', { concurrency: false }, () => {
     assert.equal((await fetch(`${rig.stacks.nginx.url}/api/`)).headers.get('x-app-version'), 'v2');
   });
 
+  it('a lock left by a run that no longer exists is stale and taken over; the lock is released after', async () => {
+    resetStack('nginx');
+    const lock = `${rig.stacks.nginx.dir}/.composure/lock`;
+    const holder = { deployId: 'd-ghost', workflowId: 'composure-deploy-ghost-run', runId: '00000000-0000-0000-0000-000000000000', ref: 'v0', startedAt: '2020-01-01T00:00:00Z' };
+    execFileSync('su', ['-', 'deploy', '-c', `mkdir -p ${lock} && printf '%s' '${JSON.stringify(holder)}' > ${lock}/holder.json`]);
+    const input = await prepareRigDeploy('nginx', 'v1');
+    await withDeployWorker(async ({ start }) => {
+      const result = await (await start(input)).result();
+      assert.equal(result.outcome, 'succeeded', result.lastError);
+    });
+    assert.equal(execFileSync('su', ['-', 'deploy', '-c', `test -e ${lock} && echo held || echo free`], { encoding: 'utf8' }).trim(), 'free');
+  });
+
   it('activities are idempotent: a repeated scale-up adds nothing, a repeated stop accepts a gone container', async () => {
     resetStack('nginx');
     const input = await prepareRigDeploy('nginx', 'v1');
