@@ -4,6 +4,7 @@
  * and status from Temporal, and bad input refused with exit 2.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -96,6 +97,31 @@ describe('composure CLI on the rig', { concurrency: false }, () => {
       assert.equal(none.code, 1, 'nothing left to abort');
       assert.equal(await version(), 'v1');
     });
+  });
+
+  it('Ctrl-C while waiting detaches (exit 130) and says how to abort; the deploy goes on', async () => {
+    resetStack('traefik');
+    await withDeployWorker(async ({ client, taskQueue }) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../src/cli/main.ts'), '-c', config, 'deploy', 'traefik', '--ref', 'v2', '--wait'], {
+        env: { ...process.env, TEMPORAL_ADDRESS: rig.temporal.address, COMPOSURE_TASK_QUEUE: taskQueue },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const deadline = Date.now() + 60_000;
+      while (!/phase: /.test(out)) {
+        assert.ok(Date.now() < deadline, `the deploy never showed progress: ${out}`);
+        await sleep(100);
+      }
+      child.kill('SIGINT');
+      assert.equal(await exited, 130, out);
+      assert.match(out, /Detached: the deploy goes on\..*abort it: composure abort traefik/s);
+      const result = await client.workflow.getHandle(deployWorkflowId('traefik')).result();
+      assert.equal((result as { outcome: string }).outcome, 'succeeded', 'detaching did not abort the deploy');
+    });
+    assert.equal(await version(), 'v2');
   });
 
   it('bad input exits 2 before anything starts', async () => {

@@ -62,7 +62,7 @@ function load(name: 'traefik' | 'nginx') {
 }
 
 function record(key: string, result: DeployResult, report: LoadReport, ms: number) {
-  results[key] = { outcome: result.outcome, total: report.total, failed: report.failed, failures: report.failures, longestFailureWindowMs: report.longestFailureWindowMs, p99Ms: report.latencyMs.p99, versions: report.versions, deploySeconds: Math.round(ms / 100) / 10 };
+  results[key] = { outcome: result.outcome, total: report.total, failed: report.failed, retriedStaleConnections: report.retriedStaleConnections, failures: report.failures, longestFailureWindowMs: report.longestFailureWindowMs, p99Ms: report.latencyMs.p99, versions: report.versions, deploySeconds: Math.round(ms / 100) / 10 };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path.join(RESULTS_DIR, 'deploy-tests.json'), JSON.stringify(results, null, 2) + '\n');
 }

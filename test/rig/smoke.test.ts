@@ -127,9 +127,18 @@ describe('rig: Temporal + worker + SSH + Docker Compose', () => {
   });
 
   it("the time-skipping test server from the rig starts (for workflow unit tests)", async () => {
-    const env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: rig.temporal.testServerPath } },
-    });
+    // The SDK waits only ~5 s for the server to listen; on a loaded 2-core machine
+    // that is sometimes too short (rig-notes), so a slow start is tried again.
+    let env: TestWorkflowEnvironment | undefined;
+    for (let attempt = 1; !env; attempt++) {
+      try {
+        env = await TestWorkflowEnvironment.createTimeSkipping({
+          server: { executable: { type: 'existing-path', path: rig.temporal.testServerPath } },
+        });
+      } catch (err) {
+        if (attempt >= 3 || !/did not start within/.test(String(err))) throw err;
+      }
+    }
     try {
       const started = Date.now();
       await env.sleep('1 day');

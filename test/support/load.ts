@@ -19,6 +19,8 @@ export interface LoadReport {
   total: number;
   ok: number;
   failed: number;
+  /** Requests resent once on a fresh connection after a stale keep-alive socket was reset (as browsers do). */
+  retriedStaleConnections: number;
   failures: Record<string, number>;
   longestFailureWindowMs: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
@@ -39,6 +41,7 @@ interface Sample {
   reason?: string; // failure key
   version?: string; // only for OK responses
   sent: boolean; // false for 'overload': never hit the wire, so excluded from latency
+  retried?: boolean; // resent once after a stale keep-alive socket was reset
 }
 
 // Only the version fallback reads the body; cap what we keep so a large page can't bloat memory.
@@ -120,22 +123,38 @@ export function startLoad(opts: LoadOptions): RunningLoad {
       inFlight--;
       maybeFinish();
     };
-    const req = http.request({
-      agent,
-      protocol: base.protocol,
-      hostname: base.hostname.replace(/^\[|\]$/g, ''),
-      port: base.port || 80,
-      path: paths[i % paths.length],
-      method: 'GET',
-    });
+    let req: http.ClientRequest;
+    const send = (retry: boolean): void => {
+      req = http.request({
+        agent,
+        protocol: base.protocol,
+        hostname: base.hostname.replace(/^\[|\]$/g, ''),
+        port: base.port || 80,
+        path: paths[i % paths.length],
+        method: 'GET',
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A pooled keep-alive socket the server closed just as this request went out
+        // (nginx reload, a draining app): browsers, curl and Go's http client retry an
+        // idempotent request once on a fresh connection, so this client does too, and
+        // counts it. A reset on a fresh connection, or a second one, is a failure.
+        if (!retry && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && !settled) {
+          sample.retried = true;
+          send(true);
+          return;
+        }
+        settle(false, err.code ?? err.message);
+      });
+      req.on('response', onResponse);
+      req.end();
+    };
     // A wall-clock deadline (not req.setTimeout, which is per-idle-period) keeps stop() bounded
     // even for a server that trickles bytes.
     const deadline = setTimeout(() => {
       settle(false, 'timeout');
       req.destroy();
     }, timeoutMs);
-    req.on('error', (err: NodeJS.ErrnoException) => settle(false, err.code ?? err.message));
-    req.on('response', (res) => {
+    const onResponse = (res: http.IncomingMessage): void => {
       const status = res.statusCode ?? 0;
       const ok = status >= 200 && status < 300;
       const chunks: Buffer[] = [];
@@ -157,8 +176,8 @@ export function startLoad(opts: LoadOptions): RunningLoad {
         const fromBody = Buffer.concat(chunks).toString('utf8').trim().split(/\r?\n/, 1)[0]?.trim();
         settle(true, undefined, fromHeader?.trim() || fromBody || 'unknown');
       });
-    });
-    req.end();
+    };
+    send(false);
   }
 
   // Fire every request whose slot has passed, so timer jitter delays requests but never drops
@@ -219,6 +238,7 @@ function buildReport(samples: Sample[], durationMs: number): LoadReport {
     total: samples.length,
     ok,
     failed: samples.length - ok,
+    retriedStaleConnections: samples.filter((x) => x.retried).length,
     failures,
     longestFailureWindowMs: round(longest),
     latencyMs: {
@@ -241,7 +261,8 @@ export function formatReport(r: LoadReport): string {
   const entries = r.versionTimeline.map((e) => `${e.version}@${Math.round(e.atMs)}ms`);
   const timeline = entries.length > 6 ? `${entries.slice(0, 3).join(' -> ')} -> … (${entries.length - 6} more) -> ${entries.slice(-3).join(' -> ')}` : entries.join(' -> ') || 'none';
   return (
-    `${r.total} requests in ${(r.durationMs / 1000).toFixed(1)}s: ${r.ok} ok, ${r.failed} failed (${kv(r.failures)}); ` +
+    `${r.total} requests in ${(r.durationMs / 1000).toFixed(1)}s: ${r.ok} ok, ${r.failed} failed (${kv(r.failures)}), ` +
+    `${r.retriedStaleConnections} resent after a stale keep-alive reset; ` +
     `longest failure window ${Math.round(r.longestFailureWindowMs)}ms; ` +
     `latency p50 ${l.p50}ms p90 ${l.p90}ms p99 ${l.p99}ms max ${l.max}ms; ` +
     `versions ${kv(r.versions)}; timeline ${timeline}.`

@@ -176,3 +176,30 @@ test('timeouts fail, overload is counted instead of queued, stop() is bounded', 
     await shutdown(server);
   }
 });
+
+test('a reset on a reused keep-alive socket is resent once and counted; a reset on a fresh one fails', async () => {
+  // The server drops the second request on each connection without answering, as a
+  // server closing an idle keep-alive socket at the wrong moment does.
+  const perSocket = new WeakMap<object, number>();
+  const server = http.createServer((req, res) => {
+    const n = (perSocket.get(req.socket) ?? 0) + 1;
+    perSocket.set(req.socket, n);
+    if (n === 2 || req.url === '/always-reset') {
+      req.socket.destroy();
+      return;
+    }
+    res.setHeader('x-app-version', 'v1');
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const stale = await runLoad({ url: `http://127.0.0.1:${port}/`, ratePerSecond: 5, durationMs: 1_000, maxRequests: 4 });
+    assert.equal(stale.failed, 0, formatReport(stale));
+    assert.ok(stale.retriedStaleConnections >= 1, formatReport(stale));
+    const fresh = await runLoad({ url: `http://127.0.0.1:${port}/always-reset`, ratePerSecond: 5, durationMs: 600, maxRequests: 2 });
+    assert.equal(fresh.failed, 2, formatReport(fresh));
+  } finally {
+    server.close();
+  }
+});
