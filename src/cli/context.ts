@@ -1,5 +1,6 @@
 /** What every command needs: the config file, one environment of it, and a transport to its host. */
 import path from 'node:path';
+import { commitSha, gitRef, imageTag } from '../commands/validate';
 import { loadConfig } from '../config/load';
 import type { EnvironmentConfig, LoadedConfig } from '../config/types';
 import { transportForHost, type Transport } from '../transport';
@@ -19,4 +20,12 @@ export function loadEnvironment(configFile: string, name: string): { config: Loa
 
 export function transportFor(configFile: string, env: EnvironmentConfig): Transport {
   return transportForHost(env.host, { baseDir: path.dirname(path.resolve(configFile)) });
+}
+
+/** The ref reaches the host's shell: refuse a bad one before connecting anywhere. */
+export function checkRef(env: EnvironmentConfig, ref: string | undefined): void {
+  if (ref === undefined) return;
+  if (env.source.kind === 'image') imageTag(ref);
+  else if (/^[0-9a-f]{40}$/.test(ref)) commitSha(ref);
+  else gitRef(ref);
 }

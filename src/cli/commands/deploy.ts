@@ -3,16 +3,14 @@
  * with --wait follow it to the end; the exit code tells the outcome.
  */
 import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
-import { commitSha, gitRef, imageTag } from '../../commands/validate';
 import { parseDuration } from '../../compose/duration';
 import { prepareDeploy } from '../../client/prepare';
 import { startDeploy } from '../../client/deploy';
-import type { EnvironmentConfig } from '../../config/types';
 import type { DeployResult } from '../../deploy/types';
 import { statusQuery, deployWorkflowId } from '../../messages';
 import type { deployWorkflow } from '../../../workflows/deploy/workflow';
 import { connectTemporal, runUrl, taskQueue } from '../connect';
-import { loadEnvironment, transportFor } from '../context';
+import { checkRef, loadEnvironment, transportFor } from '../context';
 import { UsageError } from '../errors';
 import { ExitCode, exitCodeForOutcome } from '../exit-codes';
 import { progressPrinter } from '../progress';
@@ -24,14 +22,6 @@ export interface DeployOptions {
   json?: boolean;
   attach?: boolean;
   bake?: string;
-}
-
-/** The ref reaches the host's shell: refuse a bad one before connecting anywhere. */
-export function checkRef(env: EnvironmentConfig, ref: string | undefined): void {
-  if (ref === undefined) return;
-  if (env.source.kind === 'image') imageTag(ref);
-  else if (/^[0-9a-f]{40}$/.test(ref)) commitSha(ref);
-  else gitRef(ref);
 }
 
 export async function followDeploy(handle: WorkflowHandle<typeof deployWorkflow>, json: boolean): Promise<number> {

@@ -1,9 +1,8 @@
 /** `composure plan <env>`: what a deploy would do to each service, and why. Changes nothing on the host. */
-import { commitSha, gitRef, imageTag } from '../../commands/validate';
 import { planEnvironment } from '../../host/plan-environment';
 import { formatPlan } from '../../plan/format';
 import { ExitCode } from '../exit-codes';
-import { loadEnvironment, transportFor } from '../context';
+import { checkRef, loadEnvironment, transportFor } from '../context';
 
 export interface PlanOptions {
   config: string;
@@ -13,12 +12,7 @@ export interface PlanOptions {
 
 export async function planCommand(environment: string, options: PlanOptions): Promise<number> {
   const { env } = loadEnvironment(options.config, environment);
-  // The ref reaches the host's shell: refuse a bad one before connecting.
-  if (options.ref !== undefined) {
-    if (env.source.kind === 'image') imageTag(options.ref);
-    else if (!/^[0-9a-f]{40}$/.test(options.ref)) gitRef(options.ref);
-    else commitSha(options.ref);
-  }
+  checkRef(env, options.ref);
   const transport = transportFor(options.config, env);
   try {
     const view = await planEnvironment(transport, env, { ref: options.ref });
