@@ -14,7 +14,6 @@ import type { HookConfig } from '../src/config/types';
 import { BuildFailedError, DeployError, HookFailedError, LockHeldError } from '../src/deploy/errors';
 import type { DeployTarget, Snapshot } from '../src/deploy/types';
 import { composeProjectOf, readComposeModel, readRunning, resolveCommit } from '../src/host/inspect';
-import { containersOf } from './containers';
 import { beat, hostOf, type Host, type TransportFor } from './host';
 
 export interface LockHolder {
@@ -109,7 +108,8 @@ export function createProjectActivities(transportFor: TransportFor) {
       const running = await readRunning(host.transport, target.projectName);
       const services: Snapshot['services'] = {};
       for (const name of Object.keys(compose.services)) {
-        const containerIds = await containersOf(host, target.projectName, name);
+        // readRunning has listed them already (by the same Compose labels): no second round trip.
+        const containerIds = running[name]?.containerIds ?? [];
         const imageId = running[name]?.imageId?.includes(',') ? undefined : running[name]?.imageId;
         const imageRef = imageRefOf(compose, target.projectName, name);
         let rollbackTag: string | undefined;

@@ -76,8 +76,9 @@ export async function readRunning(transport: Transport, projectName: string): Pr
   for (const container of inspected) {
     const service = container.Config?.Labels?.['com.docker.compose.service'];
     if (!service) continue;
-    const entry = (running[service] ??= { containers: 0 });
+    const entry = (running[service] ??= { containers: 0, containerIds: [] });
     entry.containers += 1;
+    entry.containerIds = [...(entry.containerIds ?? []), container.Id].sort();
     // With several containers of different images, the newest decides nothing: any difference is a change.
     entry.imageId = entry.imageId && entry.imageId !== container.Image ? `${entry.imageId},${container.Image}` : container.Image;
     entry.imageHealthcheck = healthcheckOf.get(container.Image) ?? false;

@@ -23,6 +23,8 @@ export type ChangeEvidence =
 export interface RunningService {
   /** Containers of this service now (running or not). */
   containers: number;
+  /** Their full ids, when read from a host (the planner needs only the count). */
+  containerIds?: string[];
   imageId?: string;
   /** Whether the running image declares a Docker HEALTHCHECK. */
   imageHealthcheck?: boolean;
