@@ -126,7 +126,9 @@ export function startLoad(opts: LoadOptions): RunningLoad {
     let req: http.ClientRequest;
     const send = (retry: boolean): void => {
       req = http.request({
-        agent,
+        // The resend must not take another pooled socket: after an nginx reload several
+        // idle keep-alive sockets are stale at once, and the pool would hand back one of them.
+        agent: retry ? false : agent,
         protocol: base.protocol,
         hostname: base.hostname.replace(/^\[|\]$/g, ''),
         port: base.port || 80,
@@ -143,7 +145,9 @@ export function startLoad(opts: LoadOptions): RunningLoad {
           send(true);
           return;
         }
-        settle(false, err.code ?? err.message);
+        // Which socket failed tells a proxy's reload race from an outage in the report.
+        const code = err.code ?? err.message;
+        settle(false, retry ? `${code} on resend` : req.reusedSocket ? code : `${code} on a fresh connection`);
       });
       req.on('response', onResponse);
       req.end();
@@ -168,7 +172,7 @@ export function startLoad(opts: LoadOptions): RunningLoad {
       });
       res.on('error', (err: NodeJS.ErrnoException) => settle(false, err.code ?? err.message));
       // A truncated body (server killed mid-response) is an outage for the user too.
-      res.on('close', () => { if (!res.complete) settle(false, 'ECONNRESET'); });
+      res.on('close', () => { if (!res.complete) settle(false, 'truncated response'); });
       res.on('end', () => {
         if (!ok) return settle(false, `status ${status}`);
         const h = res.headers[versionHeader];
