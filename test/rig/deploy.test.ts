@@ -43,6 +43,12 @@ function checkedOutTag(name: 'traefik' | 'nginx'): string {
   return deployUser(`cd apps/shop-${name} && git describe --tags --exact-match HEAD`);
 }
 
+/** The proxy's worker processes: an nginx reload replaces them, so an unchanged list means no reload. */
+function proxyWorkers(name: 'traefik' | 'nginx'): string {
+  const proxy = deployUser(`docker ps -q --filter label=com.docker.compose.project=shop-${name} --filter label=com.docker.compose.service=proxy`);
+  return deployUser(`docker top ${proxy} -o pid,args`).split('\n').filter((l) => l.includes('worker process')).join('\n');
+}
+
 function lockHeld(name: 'traefik' | 'nginx'): boolean {
   return deployUser(`test -d apps/shop-${name}/.composure/lock && echo yes || echo no`) === 'yes';
 }
@@ -108,6 +114,7 @@ for (const name of ['traefik', 'nginx'] as const) {
       resetStack(name);
       const before = serverContainers(name);
       const imageBefore = deployUser(`docker image inspect -f '{{.Id}}' shop-${name}-server`);
+      const workersBefore = proxyWorkers(name);
       const input = await prepareRigDeploy(name, 'never-healthy');
       await withDeployWorker(async ({ start }) => {
         const traffic = load(name);
@@ -122,6 +129,10 @@ for (const name of ['traefik', 'nginx'] as const) {
         assert.deepEqual(Object.keys(report.versions), ['v1'], 'the broken version never took traffic');
       });
       assert.deepEqual(serverContainers(name), before, 'the old container kept serving throughout');
+      if (name === 'nginx') {
+        assert.ok(workersBefore, 'nginx worker processes are listed');
+        assert.equal(proxyWorkers(name), workersBefore, 'nginx was never reloaded: the broken version never reached its config');
+      }
       assert.equal(checkedOutTag(name), 'v1', 'the checkout is restored');
       assert.equal(deployUser(`docker image inspect -f '{{.Id}}' shop-${name}-server`), imageBefore, 'the image name points at v1 again');
       assert.equal(lockHeld(name), false);

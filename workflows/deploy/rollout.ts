@@ -3,7 +3,7 @@
  * (`Applied.stage`) before it acts, so compensation undoes exactly what was
  * done, even when a step failed half-way.
  */
-import { sleep } from '@temporalio/workflow';
+import { patched, sleep } from '@temporalio/workflow';
 import type { DeployTarget, ServiceProgress } from '../../src/deploy/types';
 import type { ServicePlan } from '../../src/plan/types';
 import { steps, undo, waits } from './activities';
@@ -13,10 +13,11 @@ export interface Applied {
   oldIds: string[];
   newIds: string[];
   /**
-   * starting: new containers may exist; switched: they take traffic beside
+   * starting: new containers may exist; started: they exist and the proxy
+   * was not touched; switching/switched: the proxy may send them traffic beside
    * the old; old-stopped: the old ones are (being) stopped, the new serve alone.
    */
-  stage: 'starting' | 'started' | 'switched' | 'old-stopped';
+  stage: 'starting' | 'started' | 'switching' | 'switched' | 'old-stopped';
 }
 
 const gateOf = (plan: ServicePlan) => (plan.health.kind === 'running' ? 'running' : 'docker');
@@ -50,9 +51,10 @@ export async function rolloutService(target: DeployTarget, plan: ServicePlan, ol
   progress.health = facts.map((f) => f.health || f.state).join(', ');
 
   progress.state = 'switching';
+  if (rec.stage === 'started') rec.stage = 'switching';
   const switched = await steps.switchTraffic.executeWithOptions({ summary: `${service}: move traffic to the new containers` }, [target, service, rec.newIds]);
   if (switched.note) progress.warnings.push(switched.note);
-  if (rec.stage === 'started') rec.stage = 'switched';
+  if (rec.stage === 'switching') rec.stage = 'switched';
   if (plan.strategy === 'stop-first') return;
 
   progress.state = 'draining';
@@ -79,7 +81,11 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
     const current = await undo.listContainers(target, service);
     const extra = current.filter((id) => !rec.oldIds.includes(id));
     await undo.stopAndRemove.executeWithOptions({ summary: `${service}: stop the new ${short(extra).join(', ')}` }, [target, extra, plan.stopGraceMs]);
-    await undo.switchTraffic(target, service, rec.oldIds);
+    // Before any switch the proxy's view is the one the old containers had: an nginx reload
+    // here would only risk resetting idle client connections. (Runs recorded before this
+    // change re-switched; the patch keeps replaying them as they ran.)
+    const proxyUntouched = rec.stage === 'started' && patched('undo-skips-untouched-proxy');
+    if (!proxyUntouched) await undo.switchTraffic(target, service, rec.oldIds);
   } else if (plan.strategy === 'stop-first') {
     const current = await undo.listContainers(target, service);
     const restored = await undo.recreate.executeWithOptions({ summary: `${service}: recreate with the previous image` }, [target, service, current]);
