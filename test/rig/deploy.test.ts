@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -70,7 +70,10 @@ function load(name: 'traefik' | 'nginx') {
 function record(key: string, result: DeployResult, report: LoadReport, ms: number) {
   results[key] = { outcome: result.outcome, total: report.total, failed: report.failed, retriedStaleConnections: report.retriedStaleConnections, failures: report.failures, longestFailureWindowMs: report.longestFailureWindowMs, p99Ms: report.latencyMs.p99, versions: report.versions, deploySeconds: Math.round(ms / 100) / 10 };
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(path.join(RESULTS_DIR, 'deploy-tests.json'), JSON.stringify(results, null, 2) + '\n');
+  const file = path.join(RESULTS_DIR, 'deploy-tests.json');
+  // Merged, so a run of a few tests (--test-name-pattern) updates its rows and keeps the rest.
+  const earlier = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(file, JSON.stringify({ ...earlier, ...results }, null, 2) + '\n');
 }
 
 for (const name of ['traefik', 'nginx'] as const) {
