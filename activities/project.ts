@@ -6,7 +6,9 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { composeBuild, composePull, composeRun, composePs } from '../src/commands/compose';
 import { inspectImages, listImageTags, removeImages, tagImage } from '../src/commands/docker';
-import { appendLine, makeDirectory, readFile, removeTree, writeFile } from '../src/commands/files';
+import { appendLine, makeDirectory, readFile, removeTree, setEnvFileVariable, writeFile } from '../src/commands/files';
+import { imageTag as checkImageTag } from '../src/commands/validate';
+import { readEnvFileValue } from '../src/compose/dotenv';
 import { gitCheckout, gitFetch, gitHead, gitStatusPorcelain } from '../src/commands/git';
 import type { ComposeModel } from '../src/compose/model';
 import { parseComposePs } from '../src/compose/ps';
@@ -28,6 +30,13 @@ export interface LockHolder {
 export class DirtyCheckoutError extends DeployError {}
 
 const stateDir = (target: DeployTarget) => `${target.directory}/.composure`;
+
+/** Compose reads `.env` from the project directory: the first compose file's directory. */
+export function envFileOf(target: Pick<DeployTarget, 'directory' | 'composeFiles'>): string {
+  const first = target.composeFiles[0];
+  const dir = first && first.includes('/') ? `${target.directory}/${first.slice(0, first.lastIndexOf('/'))}` : target.directory;
+  return `${dir}/.env`;
+}
 const lockDir = (target: DeployTarget) => `${stateDir(target)}/lock`;
 
 /** The image a service runs as Compose names it: `image:` or, for a build, "<project>-<service>". */
@@ -119,7 +128,22 @@ export function createProjectActivities(transportFor: TransportFor) {
         }
         services[name] = { containerIds, imageId, imageRef, rollbackTag };
       }
-      return { compose, running, services };
+      if (target.source.kind !== 'image') return { compose, running, services };
+      const envFile = await host.exec(readFile(envFileOf(target)));
+      const current = envFile.code === 0 ? readEnvFileValue(envFile.stdout, target.source.variable) : undefined;
+      // A value Composure could not write back is refused now, before anything changed.
+      if (current !== undefined && current !== '') checkImageTag(current);
+      return { compose, running, services, imageTag: current || null };
+    },
+
+    /**
+     * Image source: points the project's `.env` at TAG (null removes the
+     * variable), so Compose, and anyone running `docker compose` on the host,
+     * sees the deployed version. Idempotent.
+     */
+    async setImageTag(target: DeployTarget, tag: string | null): Promise<void> {
+      if (target.source.kind !== 'image') throw new DeployError('setImageTag needs an image source');
+      await hostOf(transportFor, target).run(setEnvFileVariable(envFileOf(target), target.source.variable, tag ?? undefined));
     },
 
     /** Fetches and resolves the ref; the checkout itself is a separate, idempotent step. */
@@ -202,11 +226,17 @@ export function createProjectActivities(transportFor: TransportFor) {
     async describeHost(target: DeployTarget): Promise<string> {
       const host = hostOf(transportFor, target);
       const ps = await host.exec(composePs(composeProjectOf(target, 'v2')));
-      const head = await host.exec(gitHead());
+      let source: string;
+      if (target.source.kind === 'image') {
+        const envFile = await host.exec(readFile(envFileOf(target)));
+        source = `${target.source.variable}=${(envFile.code === 0 && readEnvFileValue(envFile.stdout, target.source.variable)) || '(unset)'} in .env`;
+      } else {
+        source = `checkout ${(await host.exec(gitHead())).stdout.trim().slice(0, 12)}`;
+      }
       const containers = parseComposePs(ps.stdout)
         .map((c) => `${c.service}: ${c.name} ${c.state}${c.health ? ` (${c.health})` : ''} image ${c.image}`)
         .join('; ');
-      return `checkout ${head.stdout.trim().slice(0, 12)}; ${containers || 'no containers'}`;
+      return `${source}; ${containers || 'no containers'}`;
     },
   };
 }

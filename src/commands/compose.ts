@@ -7,7 +7,7 @@
  * quotes: argv is quoted once, by the SSH transport.
  */
 import { commandArgv } from './docker';
-import { InvalidValueError, projectName, relativePath, replicaCount, serviceName } from './validate';
+import { envVarName, imageTag, InvalidValueError, projectName, relativePath, replicaCount, serviceName } from './validate';
 
 /** Compose v2 is the `docker compose` CLI plugin; v1 is the standalone `docker-compose`. */
 export type ComposeVariant = 'v2' | 'v1';
@@ -19,6 +19,11 @@ export interface ComposeProject {
   files?: readonly string[];
   /** Which Compose runs the project; 'v2' when absent. */
   variant?: ComposeVariant;
+  /**
+   * Variables for Compose's interpolation, set for this command only (they win over `.env`):
+   * how a plan sees an image source's next tag without changing the host.
+   */
+  environment?: Readonly<Record<string, string>>;
 }
 
 const variantOf = (project: ComposeProject): ComposeVariant => {
@@ -27,11 +32,13 @@ const variantOf = (project: ComposeProject): ComposeVariant => {
   return variant;
 };
 
-/** `docker compose -p NAME [-f FILE]… ARGS…`, or `docker-compose …` for v1. */
+/** `[env NAME=VALUE…] docker compose -p NAME [-f FILE]… ARGS…`, or `docker-compose …` for v1. */
 export function compose(project: ComposeProject, ...args: string[]): string[] {
   const program = variantOf(project) === 'v1' ? ['docker-compose'] : ['docker', 'compose'];
   const files = (project.files ?? []).flatMap((file) => ['-f', relativePath(file)]);
-  return [...program, '-p', projectName(project.name), ...files, ...args];
+  // Values are image tags only: nothing else is ever interpolated this way.
+  const environment = Object.entries(project.environment ?? {}).map(([name, value]) => `${envVarName(name)}=${imageTag(value)}`);
+  return [...(environment.length ? ['env', ...environment] : []), ...program, '-p', projectName(project.name), ...files, ...args];
 }
 
 /** At least one service, each a valid service name. */

@@ -104,4 +104,10 @@ export interface Snapshot {
   running: Record<string, RunningService>;
   /** Per service: the containers and image that served before, and the rollback tag of that image. */
   services: Record<string, { containerIds: string[]; imageId?: string; rollbackTag?: string; imageRef: string }>;
+  /**
+   * Image source only: the tag variable's value in the project's `.env` before
+   * the deploy (null: not set there), restored by a rollback. Only this one
+   * value is read into history, never the rest of the file.
+   */
+  imageTag?: string | null;
 }

@@ -34,16 +34,18 @@ export async function detectCompose(transport: Transport): Promise<{ variant: Co
   throw new HostStateError(`${transport.description} has neither "docker compose" (v2) nor "docker-compose" (v1)`);
 }
 
-export function composeProjectOf(env: Pick<EnvironmentConfig, 'projectName' | 'composeFiles'>, variant: ComposeVariant): ComposeProject {
-  return { name: env.projectName, files: env.composeFiles, variant };
+export function composeProjectOf(env: Pick<EnvironmentConfig, 'projectName' | 'composeFiles'>, variant: ComposeVariant, environment?: Record<string, string>): ComposeProject {
+  return { name: env.projectName, files: env.composeFiles, variant, ...(environment ? { environment } : {}) };
 }
 
+/** The resolved compose project; `environment` overrides `.env` for this read only (an image source's next tag). */
 export async function readComposeModel(
   transport: Transport,
   env: Pick<EnvironmentConfig, 'projectName' | 'composeFiles' | 'directory'>,
   variant: ComposeVariant,
+  environment?: Record<string, string>,
 ): Promise<ComposeModel> {
-  const result = await transport.exec(composeConfig(composeProjectOf(env, variant)), { cwd: env.directory, timeoutMs: 60_000 });
+  const result = await transport.exec(composeConfig(composeProjectOf(env, variant, environment)), { cwd: env.directory, timeoutMs: 60_000 });
   if (result.code !== 0) {
     throw new HostStateError(`docker compose config failed in ${env.directory} on ${transport.description}: ${result.stderr.trim().slice(-1000)}`);
   }

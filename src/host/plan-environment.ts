@@ -28,9 +28,12 @@ export async function planEnvironment(transport: Transport, env: EnvironmentConf
     for (const name of Object.keys(compose.services)) changes[name] = target.evidence;
     ref = { requested: target.requested, commit: target.commit };
   } else {
-    // Image source: which services follow the tag is only known once Compose
-    // interpolates it; the deploy decides by image after pulling.
     if (!options.ref) throw new HostStateError(`source.image needs a ref: the tag to deploy (--ref), passed as $${env.source.variable}`);
+    // Compose interpolates the tag for this one command: the host's .env is not touched by a plan.
+    const next = await readComposeModel(transport, env, variant, { [env.source.variable]: options.ref });
+    for (const [name, service] of Object.entries(next.services)) {
+      if (service.image && !service.buildContext) changes[name] = { kind: 'tag', currentImage: compose.services[name]?.image, nextImage: service.image };
+    }
     ref = { requested: options.ref };
   }
   return { plan: makePlan({ env, compose, running, changes, ref }), compose, composeVariant: variant, composeVersion: version };

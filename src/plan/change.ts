@@ -25,8 +25,9 @@ export function detectChange(
         ? { change: 'unchanged', reason: `image unchanged (${short(evidence.nextImageId)})` }
         : { change: 'changed', reason: `new image ${short(evidence.nextImageId)} (running ${evidence.currentImageId ? short(evidence.currentImageId) : 'unknown'})` };
     case 'tag':
+      // A tag can be pushed again (latest, a moving major): the same name is pulled and compared by id.
       return evidence.currentImage === evidence.nextImage
-        ? { change: 'unchanged', reason: `image ${evidence.nextImage} is already running` }
+        ? { change: 'maybe', reason: `same image reference ${evidence.nextImage}: pulled, and deployed only if the registry has a new image for it` }
         : { change: 'changed', reason: `image ${evidence.currentImage ?? '(unknown)'} -> ${evidence.nextImage}` };
     case 'files': {
       if (evidence.changedDefinitions.includes(service.name)) {

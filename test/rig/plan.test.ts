@@ -117,7 +117,7 @@ describe('composure plan: refusals and hostile input', () => {
     }
     const unknownEnv = await runCli(['--config', file, 'plan', 'staging']);
     assert.equal(unknownEnv.code, 2);
-    assert.match(unknownEnv.stderr, /no environment "staging" \(environments: (traefik, nginx|nginx, traefik)\)/);
+    assert.match(unknownEnv.stderr, /no environment "staging" \(environments: (traefik, nginx, images|nginx, traefik, images)\)/);
   });
 
   it('the local transport plans the same stack without SSH', async () => {

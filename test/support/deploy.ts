@@ -9,16 +9,16 @@ import { loadConfig } from '../../src/config/load';
 import type { DeployInput } from '../../src/deploy/types';
 import type { deployWorkflow } from '../../workflows/deploy/workflow';
 import { createWorker } from '../../worker/create';
-import { loadRig, rigClient, rigSshTransport, rigWorkerConnection, uniqueTaskQueue } from './rig';
+import { loadRig, rigClient, rigSshTransport, rigWorkerConnection, uniqueTaskQueue, type StackName } from './rig';
 
 const ROOT = path.resolve(__dirname, '../..');
 
 /** The stack back at v1, one container per service, no lock. */
-export function resetStack(name: 'traefik' | 'nginx'): void {
+export function resetStack(name: StackName): void {
   execFileSync('bash', [path.join(ROOT, 'scripts/rig.sh'), 'reset', name], { stdio: 'inherit' });
 }
 
-export async function prepareRigDeploy(name: 'traefik' | 'nginx', ref: string, options: { bakeMs?: number; configFile?: string } = {}): Promise<DeployInput> {
+export async function prepareRigDeploy(name: StackName, ref: string, options: { bakeMs?: number; configFile?: string } = {}): Promise<DeployInput> {
   const rig = loadRig();
   const config = loadConfig(options.configFile ?? path.join(rig.rigDir, 'composure.yml'));
   const transport = rigSshTransport();

@@ -8,20 +8,25 @@ import { Connection, Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { pinnedKeysFor, SshTransport, type PinnedKey } from '../../src/transport';
 
+/** The git stacks are named after their proxy; `images` deploys registry images by tag (behind Traefik). */
+export type StackName = 'traefik' | 'nginx' | 'images';
+
 export interface RigStack {
   project: string;
   dir: string;
+  /** The git origin (git stacks only). */
   origin: string;
   url: string;
   proxy: 'traefik' | 'nginx';
+  source: 'git' | 'image';
 }
 
 export interface Rig {
   rigDir: string;
   temporal: { address: string; namespace: string; uiUrl: string; cliPath: string; testServerPath: string };
   ssh: { host: string; port: number; username: string; privateKeyPath: string; knownHostsPath: string; hostKeyPath: string };
-  docker: { composeVersion: string; temporalImage: string };
-  stacks: Record<'traefik' | 'nginx', RigStack>;
+  docker: { composeVersion: string; temporalImage: string; registry: string };
+  stacks: Record<StackName, RigStack>;
 }
 
 // Workers in tests log warnings and errors only (no bundler chatter).

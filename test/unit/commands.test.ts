@@ -75,6 +75,13 @@ describe('compose', () => {
     assert.deepEqual(compose({ name: 'shop', files: [] }), ['docker', 'compose', '-p', 'shop']);
   });
 
+  it('sets interpolation variables for one command with env, image tags only', () => {
+    assert.deepEqual(compose({ ...V2, environment: { TAG: 'v2.1' } }, 'config'), ['env', 'TAG=v2.1', ...V2_PREFIX, 'config']);
+    assert.deepEqual(compose({ ...V2, environment: {} }, 'ps'), [...V2_PREFIX, 'ps']);
+    for (const bad of ['v1; reboot', '$(id)', 'a b', '', '-x']) refuses(() => compose({ ...V2, environment: { TAG: bad } }, 'config'), 'image tag');
+    for (const bad of ['TAG=x', '1X', 'A B', '']) refuses(() => compose({ ...V2, environment: { [bad]: 'v1' } }, 'config'), 'environment variable name');
+  });
+
   it('refuses a hostile project name, file or variant', () => {
     for (const bad of [...HOSTILE, 'Shop', 'shop.x', 'shop/x']) refuses(() => compose({ name: bad }, 'ps'), 'project name');
     for (const bad of [...HOSTILE.filter((v) => v !== '..' && v !== 'a/../b'), '/etc/compose.yml', '../compose.yml', 'a/../compose.yml']) {

@@ -247,7 +247,7 @@ describe('image and tag evidence', () => {
     assert.equal(client.action, 'deploy');
   });
 
-  test('tag evidence: same tag skips, new tag deploys', () => {
+  test('tag evidence: a new tag deploys; the same tag is pulled and decided by image (tags can move)', () => {
     const p = plan(
       input({
         changes: {
@@ -258,7 +258,9 @@ describe('image and tag evidence', () => {
     );
     assert.equal(get(p, 'server').action, 'deploy');
     assert.match(get(p, 'server').changeReason, /shop\/server:v1 -> shop\/server:v2/);
-    assert.equal(get(p, 'client').action, 'skip');
+    assert.equal(get(p, 'client').change, 'maybe');
+    assert.match(get(p, 'client').changeReason, /same image reference shop\/client:v2: pulled/);
+    assert.equal(get(p, 'client').action, 'deploy');
   });
 });
 

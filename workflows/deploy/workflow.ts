@@ -60,6 +60,8 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   const applied: Applied[] = [];
   let snapshot: Snapshot | undefined;
   let checkedOutFrom: string | undefined;
+  // Image source: the tag `.env` held before (null: unset), once this deploy changed it.
+  let taggedFrom: { tag: string | null } | undefined;
   let built: string[] = [];
   let locked = false;
   let newImages: Record<string, string | undefined> = {};
@@ -83,6 +85,12 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
         checkedOutFrom = source.head;
         await steps.checkout.executeWithOptions({ summary: `checkout ${source.commit.slice(0, 12)} (was ${source.head.slice(0, 12)})` }, [target, source.commit]);
       }
+    }
+
+    if (target.source.kind === 'image' && snapshot.imageTag !== ref) {
+      phase('syncing-source');
+      taggedFrom = { tag: snapshot.imageTag ?? null };
+      await steps.setImageTag.executeWithOptions({ summary: `${target.source.variable}=${ref} in .env (was ${snapshot.imageTag ?? 'unset'})` }, [target, ref]);
     }
 
     const candidates = plan.services.filter((s) => s.action === 'deploy');
@@ -149,6 +157,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     phase('compensating');
     // The old source first, so Compose's definitions match the release being restored.
     if (checkedOutFrom) await undo.checkout(target, checkedOutFrom);
+    if (taggedFrom) await undo.setImageTag(target, taggedFrom.tag);
     // Image names back to the images that served, so no rebuild is needed.
     for (const service of built) {
       const snap = snapshot?.services[service];
