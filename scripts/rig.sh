@@ -297,7 +297,7 @@ start_registry() {
   # The images the `images` stack deploys by tag. Only v1 stays tagged locally: a
   # deploy of another tag must really pull it.
   local tag
-  for tag in v1 v2 never-healthy; do
+  for tag in v1 v2 never-healthy crash-after-healthy; do
     docker tag "composure-fixture/app:$tag" "$REGISTRY/shop/app:$tag"
     docker push -q "$REGISTRY/shop/app:$tag" >>"$RIG_DIR/logs/registry-push.log" 2>&1 || die "docker push $REGISTRY/shop/app:$tag failed (log: $RIG_DIR/logs/registry-push.log)"
   done
@@ -306,7 +306,7 @@ start_registry() {
 
 untag_pulled_images() { # best effort: a tag a container still runs stays
   local tag
-  for tag in v2 never-healthy; do docker image rm "$REGISTRY/shop/app:$tag" >/dev/null 2>&1 || true; done
+  for tag in v2 never-healthy crash-after-healthy; do docker image rm "$REGISTRY/shop/app:$tag" >/dev/null 2>&1 || true; done
 }
 
 # ---- fixture projects on the VPS ----------------------------------------------

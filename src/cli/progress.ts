@@ -6,6 +6,7 @@ export function statusLines(status: DeployStatus): string[] {
   const lines = [`phase: ${status.phase}${status.commit ? ` (commit ${status.commit.slice(0, 12)})` : ''}`];
   for (const [service, s] of Object.entries(status.services)) {
     const containers = [
+      s.batch ? `batch ${s.batch}` : '',
       s.newContainers.length ? `new ${s.newContainers.join(',')}` : '',
       s.oldContainers.length ? `old ${s.oldContainers.join(',')}` : '',
       s.health ? `health ${s.health}` : '',

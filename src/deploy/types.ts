@@ -60,6 +60,8 @@ export type ServiceState =
   | 'switching'
   | 'draining'
   | 'stopping-old'
+  /** update_config.delay between two batches of a multi-replica service. */
+  | 'batch-delay'
   | 'done'
   | 'rolling-back'
   | 'rolled-back';
@@ -69,6 +71,8 @@ export interface ServiceProgress {
   strategy?: 'start-first' | 'stop-first';
   oldContainers: string[];
   newContainers: string[];
+  /** "2/3" while a service with update_config.parallelism < replicas rolls out in batches. */
+  batch?: string;
   health?: string;
   reason?: string;
   warnings: string[];

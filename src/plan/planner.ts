@@ -114,7 +114,9 @@ function planService(input: PlanInput, service: ComposeService): ServicePlan {
     }
     return { ...base, action: 'refuse', reasons: [`start-first is impossible: ${blockers.join('; ')}`, downtimeHint] };
   }
-  const count = service.replicas === 1 ? 'a new container' : `${service.replicas} new containers, ${base.parallelism} at a time,`;
+  const batches = base.parallelism < service.replicas;
+  const delay = batches && base.batchDelayMs > 0 ? ` with ${formatDuration(base.batchDelayMs)} between batches` : '';
+  const count = service.replicas === 1 ? 'a new container' : batches ? `${service.replicas} new containers, ${base.parallelism} at a time${delay} (each batch's old stop before the next starts),` : `${service.replicas} new containers`;
   const gate = base.health.kind === 'running' ? 'running' : 'healthy';
   const monitor = base.monitorMs > 0 ? `, then must stay healthy for ${formatDuration(base.monitorMs)}` : '';
   return {
@@ -122,7 +124,7 @@ function planService(input: PlanInput, service: ComposeService): ServicePlan {
     action: 'deploy',
     strategy: 'start-first',
     reasons: [
-      `start-first${conditional}: ${count} starts beside the old, takes traffic once ${gate}${monitor}; the old drains ${formatDuration(base.drainMs)} and stops within ${formatDuration(base.stopGraceMs)}`,
+      `start-first${conditional}: ${count} ${service.replicas === 1 ? 'starts beside the old, takes' : 'start beside the old, take'} traffic once ${gate}${monitor}; the old drains ${formatDuration(base.drainMs)} and stops within ${formatDuration(base.stopGraceMs)}`,
     ],
     warnings,
   };

@@ -442,13 +442,15 @@ describe('rollout parameters', () => {
     assert.equal(server.parallelism, 2);
     assert.equal(server.batchDelayMs, 5_000);
     assert.equal(server.monitorMs, 30_000);
-    assert.match(reasons(server), /3 new containers, 2 at a time/);
+    assert.match(reasons(server), /3 new containers, 2 at a time with 5s between batches/);
     assert.match(reasons(server), /stay healthy for 30s/);
   });
 
   test('parallelism is capped at replicas', () => {
     const server = planServer({ replicas: 2, updateConfig: { parallelism: 5, delayMs: 0, monitorMs: 0, failureAction: 'rollback' } });
     assert.equal(server.parallelism, 2);
+    assert.match(reasons(server), /2 new containers start beside the old, take traffic/);
+    assert.doesNotMatch(reasons(server), /at a time/);
   });
 
   test('drain comes from the environment unless the service overrides it; stop grace from compose', () => {

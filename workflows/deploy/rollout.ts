@@ -7,27 +7,22 @@ import { patched, sleep } from '@temporalio/workflow';
 import type { DeployTarget, ServiceProgress } from '../../src/deploy/types';
 import type { ServicePlan } from '../../src/plan/types';
 import { steps, undo, waits } from './activities';
+import { rolloutInBatches } from './batches';
+import { gateOf, short, type Applied } from './applied';
 
-export interface Applied {
-  plan: ServicePlan;
-  oldIds: string[];
-  newIds: string[];
-  /**
-   * starting: new containers may exist; started: they exist and the proxy
-   * was not touched; switching/switched: the proxy may send them traffic beside
-   * the old; old-stopped: the old ones are (being) stopped, the new serve alone.
-   */
-  stage: 'starting' | 'started' | 'switching' | 'switched' | 'old-stopped';
-}
-
-const gateOf = (plan: ServicePlan) => (plan.health.kind === 'running' ? 'running' : 'docker');
-const short = (ids: string[]) => ids.map((id) => id.slice(0, 12));
+export type { Applied } from './applied';
 
 export async function rolloutService(target: DeployTarget, plan: ServicePlan, oldIds: string[], progress: ServiceProgress, applied: Applied[]): Promise<void> {
   const service = plan.service;
   const rec: Applied = { plan, oldIds, newIds: [], stage: 'starting' };
   applied.push(rec);
   progress.oldContainers = short(oldIds);
+
+  // update_config.parallelism below the replica count: Swarm's batches, start-first.
+  // (Behind a patch: runs started before batching existed replay as one batch.)
+  if (plan.strategy !== 'stop-first' && plan.parallelism < plan.replicas && oldIds.length > 0 && patched('update-config-batches')) {
+    return rolloutInBatches(target, plan, rec, progress);
+  }
 
   if (plan.strategy === 'stop-first') {
     rec.stage = 'old-stopped';
@@ -94,9 +89,11 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
   } else {
     // The old containers are gone: bring the previous image back beside the new, start-first.
     const current = await undo.listContainers(target, service);
+    // A batched rollout stopped only some old containers: exactly those come back.
+    const count = rec.oldStopped?.length ?? plan.replicas;
     const restored = await undo.startBeside.executeWithOptions(
-      { summary: `${service}: start ${plan.replicas} previous beside ${current.length} new` },
-      [target, service, current, plan.replicas],
+      { summary: `${service}: start ${count} previous beside ${current.length} current` },
+      [target, service, current, count],
     );
     await undo.waitHealthy(target, restored, gateOf(plan), plan.health.timeoutMs);
     await undo.switchTraffic(target, service, restored);

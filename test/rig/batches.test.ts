@@ -1,0 +1,122 @@
+/**
+ * deploy.update_config.parallelism and delay on the real stack: a server with
+ * three replicas and `parallelism: 2` rolls out in two batches (two, then the
+ * last one), so at most two extra containers ever run, with no failed request
+ * under load.
+ * A batch that crashes after it took traffic rolls everything back: exactly
+ * the old containers stopped so far come back, and three v1 containers serve.
+ * (The image-sourced stack is used: it has no git checkout that an override
+ * file would make dirty.)
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
+import { formatReport, startLoad } from '../support/load';
+import { loadRig } from '../support/rig';
+
+const rig = loadRig();
+const stack = rig.stacks.images;
+const OVERRIDE = 'batches.override.yml';
+
+function deployUser(command: string): string {
+  return execFileSync('su', ['-', 'deploy', '-c', command], { encoding: 'utf8' }).trim();
+}
+
+const serverFilter = ['--filter', `label=com.docker.compose.project=${stack.project}`, '--filter', 'label=com.docker.compose.service=server'];
+const serverImages = () => deployUser(`docker ps --format '{{.Image}}' ${serverFilter.join(' ')}`).split('\n').filter(Boolean).sort();
+
+/** Samples the server's container count every 100 ms without blocking the event loop (the worker and the load run here). */
+function watchContainerCount(): { stop(): Promise<number[]> } {
+  const samples: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { stdout } = await promisify(execFile)('docker', ['ps', '-q', ...serverFilter]);
+      samples.push(stdout.split('\n').filter(Boolean).length);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return samples;
+    },
+  };
+}
+
+/** The rig's config with the images environment reading the override (3 replicas, 2 at a time). */
+function batchesConfig(): string {
+  const config = parse(execFileSync('cat', [path.join(rig.rigDir, 'composure.yml')], { encoding: 'utf8' })) as { environments: Record<string, Record<string, unknown>> };
+  Object.assign(config.environments.images!, { compose_files: ['docker-compose.yml', OVERRIDE], drain: '1s' });
+  const file = path.join(rig.rigDir, 'composure-batches.yml');
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+describe('update_config.parallelism: batches, start-first', { concurrency: false }, () => {
+  let configFile = '';
+  before(() => {
+    deployUser(
+      `cd ${stack.dir} && printf '%s\\n' 'services:' '  server:' '    deploy:' '      replicas: 3' '      update_config: { parallelism: 2, delay: 1s, order: start-first }' > ${OVERRIDE}`,
+    );
+    configFile = batchesConfig();
+  });
+  after(() => {
+    deployUser(`rm -f ${stack.dir}/${OVERRIDE}`);
+    resetStack('images');
+  });
+
+  const threeAtV1 = () => {
+    resetStack('images');
+    deployUser(`cd ${stack.dir} && docker compose -f docker-compose.yml -f ${OVERRIDE} up -d --wait --scale server=3 server`);
+    assert.deepEqual(serverImages(), Array(3).fill(`${rig.docker.registry}/shop/app:v1`));
+  };
+
+  it('3 replicas, parallelism 2: two batches, two extra containers at most, 0 failed requests, 3 v2 containers after', async () => {
+    threeAtV1();
+    const input = await prepareRigDeploy('images', 'v2', { configFile });
+    const server = input.plan.services.find((s) => s.service === 'server')!;
+    assert.deepEqual([server.replicas, server.parallelism, server.batchDelayMs], [3, 2, 1000]);
+    assert.match(server.reasons.join(' '), /3 new containers, 2 at a time with 1s between batches/);
+    await withDeployWorker(async ({ start }) => {
+      const traffic = startLoad({ url: `${stack.url}/api/`, paths: ['/api/', '/api/', '/api/', '/api/slow'], ratePerSecond: 50, durationMs: 180_000 });
+      const counts = watchContainerCount();
+      const handle = await start(input);
+      const result = await handle.result();
+      const samples = await counts.stop();
+      const report = await traffic.stop();
+      assert.equal(result.outcome, 'succeeded', result.lastError);
+      assert.equal(report.failed, 0, formatReport(report));
+      assert.equal(Math.max(...samples), 5, `never more than two extra containers (samples: ${samples.join(',')})`);
+      assert.ok(Math.min(...samples) >= 3, `never fewer than three serving (samples: ${samples.join(',')})`);
+      // Two batches: two scale-ups, each a separate activity.
+      const history = await handle.fetchHistory();
+      const scaleUps = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'startBeside');
+      assert.equal(scaleUps.length, 2);
+    });
+    assert.deepEqual(serverImages(), Array(3).fill(`${rig.docker.registry}/shop/app:v2`));
+  });
+
+  it('a batch that crashes after taking traffic rolls back: the old containers stopped so far come back, 3 at v1', async () => {
+    threeAtV1();
+    const input = await prepareRigDeploy('images', 'crash-after-healthy', { configFile, bakeMs: 15_000 });
+    await withDeployWorker(async ({ start }) => {
+      const counts = watchContainerCount();
+      const result = await (await start(input)).result();
+      const samples = await counts.stop();
+      assert.equal(result.outcome, 'rolled_back');
+      assert.match(result.lastError ?? '', /restarted|exited/);
+      assert.equal(result.services.server?.state, 'rolled-back');
+      // The rollback is start-first too: the restored containers run before the new ones stop.
+      assert.ok(Math.min(...samples) >= 3, `never fewer than three running (samples: ${samples.join(',')})`);
+    });
+    assert.deepEqual(serverImages(), Array(3).fill(`${rig.docker.registry}/shop/app:v1`), 'three v1 containers, as before');
+    assert.equal(deployUser(`cat ${stack.dir}/.env`), 'TAG=v1');
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * A start-first rollout in batches (deploy.update_config.parallelism below
+ * the replica count, with update_config.delay between batches), as Swarm's
+ * `order: start-first` does it: per batch, start that many new containers
+ * beside the rest, wait until they are healthy, move traffic, drain, then stop
+ * as many old ones. At most `parallelism` extra containers run at any time,
+ * and every gate checks the earlier batches again.
+ */
+import { sleep } from '@temporalio/workflow';
+import type { DeployTarget, ServiceProgress } from '../../src/deploy/types';
+import type { ServicePlan } from '../../src/plan/types';
+import { steps, waits } from './activities';
+import { gateOf, short, type Applied } from './applied';
+
+export async function rolloutInBatches(target: DeployTarget, plan: ServicePlan, rec: Applied, progress: ServiceProgress): Promise<void> {
+  const service = plan.service;
+  const batches = Math.ceil(plan.replicas / plan.parallelism);
+  let remainingOld = [...rec.oldIds];
+  rec.oldStopped = [];
+  for (let batch = 1; batch <= batches; batch++) {
+    progress.batch = `${batch}/${batches}`;
+    const label = `${service} batch ${batch}/${batches}`;
+    const wanted = Math.min(plan.replicas, batch * plan.parallelism);
+    const earlier = rec.newIds;
+
+    progress.state = 'starting-new';
+    // Cumulative: startBeside counts every container not among the old, so a retry adds nothing.
+    rec.newIds = await steps.startBeside.executeWithOptions({ summary: `${label}: ${wanted - earlier.length} new beside ${remainingOld.length} old` }, [
+      target,
+      service,
+      rec.oldIds,
+      wanted,
+    ]);
+    if (rec.stage === 'starting') rec.stage = 'started';
+    progress.newContainers = short(rec.newIds);
+    const fresh = rec.newIds.filter((id) => !earlier.includes(id));
+
+    progress.state = 'waiting-healthy';
+    // Earlier batches are checked again: one that crashed meanwhile fails this gate (a restart counts).
+    const facts = await waits.waitHealthy.executeWithOptions({ summary: `${label}: wait until ${short(fresh).join(', ')} healthy (and ${earlier.length} earlier still fit)` }, [
+      target,
+      rec.newIds,
+      gateOf(plan),
+      plan.health.timeoutMs,
+    ]);
+    progress.health = facts.map((f) => f.health || f.state).join(', ');
+
+    progress.state = 'switching';
+    if (rec.stage === 'started') rec.stage = 'switching';
+    const switched = await steps.switchTraffic.executeWithOptions({ summary: `${label}: move traffic to the new containers` }, [target, service, rec.newIds]);
+    if (switched.note && !progress.warnings.includes(switched.note)) progress.warnings.push(switched.note);
+    if (rec.stage === 'switching') rec.stage = 'switched';
+
+    progress.state = 'draining';
+    await sleep(plan.drainMs);
+    // The last batch takes every old container that is left (the replica count may have changed).
+    const leaving = batch === batches ? remainingOld : remainingOld.slice(0, plan.parallelism);
+    if (leaving.length > 0) {
+      progress.state = 'stopping-old';
+      rec.stage = 'old-stopped';
+      rec.oldStopped.push(...leaving);
+      await steps.stopAndRemove.executeWithOptions({ summary: `${label}: stop ${short(leaving).join(', ')} (grace ${plan.stopGraceMs / 1000}s)` }, [
+        target,
+        leaving,
+        plan.stopGraceMs,
+      ]);
+      remainingOld = remainingOld.filter((id) => !leaving.includes(id));
+      progress.oldContainers = short(remainingOld);
+      await steps.switchTraffic.executeWithOptions({ summary: `${label}: drop the stopped containers from the proxy` }, [target, service, rec.newIds]);
+    }
+    if (batch < batches && plan.batchDelayMs > 0) {
+      progress.state = 'batch-delay';
+      await sleep(plan.batchDelayMs);
+    }
+  }
+  progress.batch = undefined;
+}
