@@ -8,9 +8,10 @@
  *   COMPOSURE_SSH_KEY_FILE               private key file
  *   COMPOSURE_SSH_KNOWN_HOSTS            known_hosts file holding the pinned host key
  */
-import { readFileSync } from 'node:fs';
-import { LocalTransport, pinnedKeysFor, SshTransport, type Transport } from '../src/transport';
+import { hostName, unixUser } from '../src/commands/validate';
+import { LocalTransport, transportForHost, type Transport } from '../src/transport';
 
+/** The same host description composure.yml gives, so keys are pinned and read in one place (from-config.ts). */
 export function transportFromEnv(env: NodeJS.ProcessEnv = process.env): Transport {
   const kind = env.COMPOSURE_TRANSPORT ?? (env.COMPOSURE_SSH_HOST ? 'ssh' : 'local');
   if (kind === 'local') return new LocalTransport();
@@ -20,20 +21,14 @@ export function transportFromEnv(env: NodeJS.ProcessEnv = process.env): Transpor
     if (!value) throw new Error(`${name} is required for the ssh transport`);
     return value;
   };
-  const host = required('COMPOSURE_SSH_HOST');
+  const host = hostName(required('COMPOSURE_SSH_HOST'));
   const portText = env.COMPOSURE_SSH_PORT ?? '22';
   const port = Number(portText);
   if (!/^[0-9]{1,5}$/.test(portText) || port < 1 || port > 65535) throw new Error(`COMPOSURE_SSH_PORT is not a port: ${env.COMPOSURE_SSH_PORT}`);
   const knownHostsFile = required('COMPOSURE_SSH_KNOWN_HOSTS');
-  const pinnedKeys = pinnedKeysFor(readFileSync(knownHostsFile, 'utf8'), host, port);
-  if (pinnedKeys.length === 0) {
-    throw new Error(`${knownHostsFile} pins no key for ${host}:${port}; add the host's key (ssh-keyscan, checked out of band)`);
-  }
-  return new SshTransport({
-    host,
-    port,
-    username: env.COMPOSURE_SSH_USER ?? 'deploy',
-    privateKey: readFileSync(required('COMPOSURE_SSH_KEY_FILE'), 'utf8'),
-    pinnedKeys,
-  });
+  const keyFile = required('COMPOSURE_SSH_KEY_FILE');
+  return transportForHost(
+    { kind: 'ssh', host, port, user: unixUser(env.COMPOSURE_SSH_USER ?? 'deploy'), identity: { file: keyFile }, hostKeys: [], knownHostsFile },
+    { baseDir: process.cwd(), env },
+  );
 }

@@ -40,12 +40,11 @@ function readOrExplain(file: string, what: string): string {
 
 export function pinnedKeysOf(host: SshHostConfig, options: ResolveOptions): PinnedKey[] {
   const keys = host.hostKeys.map(parsePublicKeyLine);
-  if (host.knownHostsFile) {
-    const file = resolvePath(host.knownHostsFile, options.baseDir);
-    keys.push(...pinnedKeysFor(readOrExplain(file, 'known_hosts file'), host.host, host.port));
-  }
+  const file = host.knownHostsFile === undefined ? undefined : resolvePath(host.knownHostsFile, options.baseDir);
+  if (file) keys.push(...pinnedKeysFor(readOrExplain(file, 'known_hosts file'), host.host, host.port));
   if (keys.length === 0) {
-    throw new HostConfigError(`no host key is pinned for ${host.host}:${host.port}: add host_key (from ssh-keyscan, checked out of band) or a known_hosts entry`);
+    const where = file ? ` (${file} has no entry for it)` : '';
+    throw new HostConfigError(`no host key is pinned for ${host.host}:${host.port}${where}: add host_key (from ssh-keyscan, checked out of band) or a known_hosts entry`);
   }
   return keys;
 }

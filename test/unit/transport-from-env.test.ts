@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { transportFromEnv } from '../../worker/transport-from-env';
 import { LocalTransport, SshTransport } from '../../src/transport';
+import { InvalidValueError } from '../../src/commands/validate';
 
 const keyB64 = Buffer.from('ssh-ed25519 pinned test key').toString('base64');
 
@@ -106,5 +107,13 @@ test('a good config gives an ssh transport described as ssh user@host:port, with
     const custom = transportFromEnv({ ...base, COMPOSURE_TRANSPORT: 'ssh', COMPOSURE_SSH_HOST: 'example.com', COMPOSURE_SSH_USER: 'ops' });
     assert.ok(custom instanceof SshTransport);
     assert.equal(custom.description, 'ssh ops@example.com:22');
+  });
+});
+
+test('a hostile host or user is refused by the same grammars composure.yml uses', () => {
+  withFiles(({ knownHosts, keyFile }) => {
+    const env = { COMPOSURE_SSH_KNOWN_HOSTS: knownHosts, COMPOSURE_SSH_KEY_FILE: keyFile };
+    assert.throws(() => transportFromEnv({ ...env, COMPOSURE_SSH_HOST: '-oProxyCommand=sh' }), InvalidValueError);
+    assert.throws(() => transportFromEnv({ ...env, COMPOSURE_SSH_HOST: '127.0.0.1', COMPOSURE_SSH_PORT: '2222', COMPOSURE_SSH_USER: 'deploy;id' }), InvalidValueError);
   });
 });
