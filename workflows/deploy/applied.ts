@@ -13,6 +13,8 @@ export interface Applied {
   stage: 'starting' | 'started' | 'switching' | 'switched' | 'old-stopped';
   /** Batched rollouts only: the old containers stopped so far, which a rollback starts again. */
   oldStopped?: string[];
+  /** Batched rollouts only: the new containers of the batches that passed their gate and took traffic. */
+  servingIds?: string[];
 }
 
 export const gateOf = (plan: ServicePlan) => (plan.health.kind === 'running' ? 'running' : 'docker');

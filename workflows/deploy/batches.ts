@@ -17,6 +17,7 @@ export async function rolloutInBatches(target: DeployTarget, plan: ServicePlan, 
   const batches = Math.ceil(plan.replicas / plan.parallelism);
   let remainingOld = [...rec.oldIds];
   rec.oldStopped = [];
+  rec.servingIds = [];
   for (let batch = 1; batch <= batches; batch++) {
     progress.batch = `${batch}/${batches}`;
     const label = `${service} batch ${batch}/${batches}`;
@@ -50,6 +51,7 @@ export async function rolloutInBatches(target: DeployTarget, plan: ServicePlan, 
     const switched = await steps.switchTraffic.executeWithOptions({ summary: `${label}: move traffic to the new containers` }, [target, service, rec.newIds]);
     if (switched.note && !progress.warnings.includes(switched.note)) progress.warnings.push(switched.note);
     if (rec.stage === 'switching') rec.stage = 'switched';
+    rec.servingIds = [...rec.newIds];
 
     progress.state = 'draining';
     await sleep(plan.drainMs);

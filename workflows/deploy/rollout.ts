@@ -88,7 +88,24 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
     await undo.switchTraffic(target, service, restored);
   } else {
     // The old containers are gone: bring the previous image back beside the new, start-first.
-    const current = await undo.listContainers(target, service);
+    let current = await undo.listContainers(target, service);
+    // After batches, the old containers not yet stopped still serve and stay; every other one is new,
+    // including any a failed scale-up made before it could report them.
+    const keep = rec.oldStopped ? rec.oldIds.filter((id) => !rec.oldStopped!.includes(id)) : [];
+    const isNew = (id: string) => (rec.oldStopped ? !keep.includes(id) : rec.newIds.includes(id));
+    if (rec.oldStopped) {
+      // The unfinished batch never passed its gate: it goes first, so the restored containers
+      // never run beside it and the extra containers stay within the batch size.
+      const unfinished = current.filter((id) => isNew(id) && !(rec.servingIds ?? []).includes(id));
+      if (unfinished.length > 0) {
+        await undo.stopAndRemove.executeWithOptions({ summary: `${service}: stop the unfinished batch ${short(unfinished).join(', ')}` }, [
+          target,
+          unfinished,
+          plan.stopGraceMs,
+        ]);
+        current = current.filter((id) => !unfinished.includes(id));
+      }
+    }
     // A batched rollout stopped only some old containers: exactly those come back.
     const count = rec.oldStopped?.length ?? plan.replicas;
     const restored = await undo.startBeside.executeWithOptions(
@@ -98,7 +115,7 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
     await undo.waitHealthy(target, restored, gateOf(plan), plan.health.timeoutMs);
     await undo.switchTraffic(target, service, restored);
     await sleep(plan.drainMs);
-    const leaving = current.filter((id) => rec.newIds.includes(id));
+    const leaving = current.filter(isNew);
     await undo.stopAndRemove.executeWithOptions({ summary: `${service}: stop the new ${short(leaving).join(', ')}` }, [target, leaving, plan.stopGraceMs]);
     await undo.switchTraffic(target, service, restored);
   }
