@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EnvironmentConfig } from '../../src/config/types';
+import { envConfig } from '../support/env-config';
 import type { ComposeModel, ComposeService } from '../../src/compose/model';
 import { plan, type PlanInput } from '../../src/plan/planner';
 import { PlanError, dependencyOrder, deployOrder } from '../../src/plan/order';
@@ -10,32 +11,6 @@ import type { ChangeEvidence, Plan, RunningService, ServicePlan } from '../../sr
 // ---- fixtures: the rig's "shop" stack (server, client, proxy) ------------------------------
 
 const DIR = '/home/deploy/apps/shop';
-
-function envConfig(overrides: Partial<EnvironmentConfig> = {}): EnvironmentConfig {
-  return {
-    name: 'production',
-    host: {
-      kind: 'ssh',
-      host: '127.0.0.1',
-      port: 2222,
-      user: 'deploy',
-      identity: { file: '/k' },
-      hostKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureHostKey'],
-    },
-    directory: DIR,
-    composeFiles: [],
-    projectName: 'shop',
-    source: { kind: 'git', remote: `/home/deploy/origins/shop.git`, branch: 'main' },
-    health: { timeoutMs: 120_000 },
-    proxy: { service: 'proxy', switch: { kind: 'traefik' } },
-    drainMs: 5_000,
-    allowDowntime: false,
-    services: {},
-    hooks: { preDeploy: [], postDeploy: [] },
-    retention: { releases: 5 },
-    ...overrides,
-  };
-}
 
 function service(name: string, fields: Partial<ComposeService> = {}): ComposeService {
   return {

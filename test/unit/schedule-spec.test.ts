@@ -14,25 +14,10 @@ import {
   validateScheduleRef,
 } from '../../src/client/schedule';
 import { searchAttributes } from '../../src/messages';
+import { envConfig as baseEnvConfig } from '../support/env-config';
 
-function envConfig(overrides: Partial<EnvironmentConfig> = {}): EnvironmentConfig {
-  return {
-    name: 'prod',
-    host: { kind: 'ssh', host: '127.0.0.1', port: 2222, user: 'deploy', identity: { file: '/keys/deploy' }, hostKeys: [] },
-    directory: '/home/deploy/apps/shop',
-    composeFiles: [],
-    projectName: 'shop',
-    source: { kind: 'git', remote: 'origin', branch: 'main' },
-    health: { timeoutMs: 120_000 },
-    proxy: { service: 'proxy', switch: { kind: 'nginx' } },
-    drainMs: 5_000,
-    allowDowntime: false,
-    services: {},
-    hooks: { preDeploy: [], postDeploy: [] },
-    retention: { releases: 5 },
-    ...overrides,
-  };
-}
+/** The shared fixture environment, named as these schedule ids expect. */
+const envConfig = (overrides: Partial<EnvironmentConfig> = {}): EnvironmentConfig => baseEnvConfig({ name: 'prod', ...overrides });
 
 const invalid = (fn: () => unknown, pattern: RegExp) =>
   assert.throws(fn, (err: unknown) => err instanceof InvalidValueError && pattern.test(err.message));
