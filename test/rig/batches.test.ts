@@ -9,23 +9,17 @@
  * file would make dirty.)
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { parse, stringify } from 'yaml';
+import { writeRigConfig } from '../support/cli';
 import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
 import { formatReport, startLoad } from '../support/load';
-import { loadRig } from '../support/rig';
+import { deployUser, loadRig } from '../support/rig';
 
 const rig = loadRig();
 const stack = rig.stacks.images;
 const OVERRIDE = 'batches.override.yml';
-
-function deployUser(command: string): string {
-  return execFileSync('su', ['-', 'deploy', '-c', command], { encoding: 'utf8' }).trim();
-}
 
 const serverFilter = ['--filter', `label=com.docker.compose.project=${stack.project}`, '--filter', 'label=com.docker.compose.service=server'];
 const serverImages = () => deployUser(`docker ps --format '{{.Image}}' ${serverFilter.join(' ')}`).split('\n').filter(Boolean).sort();
@@ -50,22 +44,14 @@ function watchContainerCount(): { stop(): Promise<number[]> } {
   };
 }
 
-/** The rig's config with the images environment reading the override (3 replicas, 2 at a time). */
-function batchesConfig(): string {
-  const config = parse(execFileSync('cat', [path.join(rig.rigDir, 'composure.yml')], { encoding: 'utf8' })) as { environments: Record<string, Record<string, unknown>> };
-  Object.assign(config.environments.images!, { compose_files: ['docker-compose.yml', OVERRIDE], drain: '1s' });
-  const file = path.join(rig.rigDir, 'composure-batches.yml');
-  writeFileSync(file, stringify(config));
-  return file;
-}
-
 describe('update_config.parallelism: batches, start-first', { concurrency: false }, () => {
   let configFile = '';
   before(() => {
     deployUser(
       `cd ${stack.dir} && printf '%s\\n' 'services:' '  server:' '    deploy:' '      replicas: 3' '      update_config: { parallelism: 2, delay: 1s, order: start-first }' > ${OVERRIDE}`,
     );
-    configFile = batchesConfig();
+    // Every environment gets the override; only `images` is deployed here.
+    configFile = writeRigConfig({ compose_files: ['docker-compose.yml', OVERRIDE], drain: '1s' }).file;
   });
   after(() => {
     deployUser(`rm -f ${stack.dir}/${OVERRIDE}`);

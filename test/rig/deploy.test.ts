@@ -7,7 +7,6 @@
  * same environment is refused; a deploy with nothing changed is a no-op.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -18,15 +17,11 @@ import { abortSignal, searchAttributes, statusQuery } from '../../src/messages';
 import type { deployWorkflow } from '../../workflows/deploy/workflow';
 import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
 import { formatReport, startLoad, type LoadReport } from '../support/load';
-import { loadRig } from '../support/rig';
+import { deployUser, loadRig } from '../support/rig';
 
 const rig = loadRig();
 const results: Record<string, unknown> = {};
 const RESULTS_DIR = path.resolve(__dirname, '../../bench/results');
-
-function deployUser(command: string): string {
-  return execFileSync('su', ['-', 'deploy', '-c', command], { encoding: 'utf8' }).trim();
-}
 
 function serverContainers(name: 'traefik' | 'nginx'): string[] {
   return deployUser(`docker ps -q --no-trunc --filter label=com.docker.compose.project=shop-${name} --filter label=com.docker.compose.service=server`)

@@ -7,21 +7,16 @@
  * back and .env says v1 again.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { Plan, ServicePlan } from '../../src/plan/types';
 import { runCli, writeRigConfig } from '../support/cli';
 import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
 import { formatReport, startLoad } from '../support/load';
-import { loadRig } from '../support/rig';
+import { deployUser, loadRig } from '../support/rig';
 
 const rig = loadRig();
 const stack = rig.stacks.images;
 const registry = rig.docker.registry;
-
-function deployUser(command: string): string {
-  return execFileSync('su', ['-', 'deploy', '-c', command], { encoding: 'utf8' }).trim();
-}
 
 const dotenv = () => deployUser(`cat ${stack.dir}/.env`);
 const serverContainers = () =>

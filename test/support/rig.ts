@@ -3,6 +3,7 @@
  * reach its parts. A missing rig is a loud failure, never a skip: the test
  * command brings the rig up first.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Connection, Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -71,4 +72,9 @@ export function rigWorkerConnection(rig = loadRig()): Promise<NativeConnection> 
 /** A task queue no other test or worker polls. */
 export function uniqueTaskQueue(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}`;
+}
+
+/** Runs a shell command as the VPS's `deploy` user (a login shell, as an operator would), returning its trimmed stdout. */
+export function deployUser(command: string): string {
+  return execFileSync('su', ['-', 'deploy', '-c', command], { encoding: 'utf8' }).trim();
 }
