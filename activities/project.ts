@@ -32,12 +32,18 @@ export class DirtyCheckoutError extends DeployError {}
 const stateDir = (target: DeployTarget) => `${target.directory}/.composure`;
 
 /** Compose reads `.env` from the project directory: the first compose file's directory. */
-export function envFileOf(target: Pick<DeployTarget, 'directory' | 'composeFiles'>): string {
+function envFileOf(target: Pick<DeployTarget, 'directory' | 'composeFiles'>): string {
   const first = target.composeFiles[0];
   const dir = first && first.includes('/') ? `${target.directory}/${first.slice(0, first.lastIndexOf('/'))}` : target.directory;
   return `${dir}/.env`;
 }
 const lockDir = (target: DeployTarget) => `${stateDir(target)}/lock`;
+
+/** Image source: the tag variable's value in `.env`, or undefined (no file, or not set). Only this value is read out. */
+async function readImageTag(host: Host, target: DeployTarget, variable: string): Promise<string | undefined> {
+  const envFile = await host.exec(readFile(envFileOf(target)));
+  return envFile.code === 0 ? readEnvFileValue(envFile.stdout, variable) : undefined;
+}
 
 /** The image a service runs as Compose names it: `image:` or, for a build, "<project>-<service>". */
 export function imageRefOf(compose: ComposeModel, project: string, service: string): string {
@@ -129,8 +135,7 @@ export function createProjectActivities(transportFor: TransportFor) {
         services[name] = { containerIds, imageId, imageRef, rollbackTag };
       }
       if (target.source.kind !== 'image') return { compose, running, services };
-      const envFile = await host.exec(readFile(envFileOf(target)));
-      const current = envFile.code === 0 ? readEnvFileValue(envFile.stdout, target.source.variable) : undefined;
+      const current = await readImageTag(host, target, target.source.variable);
       // A value Composure could not write back is refused now, before anything changed.
       if (current !== undefined && current !== '') checkImageTag(current);
       return { compose, running, services, imageTag: current || null };
@@ -228,8 +233,7 @@ export function createProjectActivities(transportFor: TransportFor) {
       const ps = await host.exec(composePs(composeProjectOf(target, 'v2')));
       let source: string;
       if (target.source.kind === 'image') {
-        const envFile = await host.exec(readFile(envFileOf(target)));
-        source = `${target.source.variable}=${(envFile.code === 0 && readEnvFileValue(envFile.stdout, target.source.variable)) || '(unset)'} in .env`;
+        source = `${target.source.variable}=${(await readImageTag(host, target, target.source.variable)) || '(unset)'} in .env`;
       } else {
         source = `checkout ${(await host.exec(gitHead())).stdout.trim().slice(0, 12)}`;
       }
