@@ -345,12 +345,16 @@ fixture_digest() { # what the fixture repos are made of; a change rebuilds them
 
 # The `images` project: a compose file and a .env with TAG=v1, no git; its
 # server follows $TAG from the registry, its client stays at v1.
+image_stack_at_v1() { # image_stack_at_v1 LOG: TAG=v1 in .env, one container per service, no deploy lock
+  as_deploy "cd $DEPLOY_HOME/apps/shop-images && rm -rf .composure/lock && echo TAG=v1 >.env && docker compose up -d --wait --remove-orphans --scale server=1 --scale client=1" \
+    >"$1" 2>&1 || die "shop-images did not come up at v1 (log: $1)"
+}
+
 deploy_image_stack() {
   local dir=$DEPLOY_HOME/apps/shop-images
   say "deploying shop-images at v1 (127.0.0.1:${STACK_PORTS[images]})"
   as_deploy "mkdir -p $dir" && cp "$ROOT/test/fixtures/stacks/images/docker-compose.yml" "$dir/" && chown "$DEPLOY_USER:" "$dir/docker-compose.yml"
-  as_deploy "cd $dir && rm -rf .composure/lock && echo TAG=v1 >.env && docker compose up -d --wait --remove-orphans --scale server=1 --scale client=1" \
-    >"$RIG_DIR/logs/stack-images.log" 2>&1 || die "shop-images did not come up (log: $RIG_DIR/logs/stack-images.log)"
+  image_stack_at_v1 "$RIG_DIR/logs/stack-images.log"
   wait_for 30 "shop-images through its proxy" curl -fsS "http://127.0.0.1:${STACK_PORTS[images]}/api/"
 }
 
@@ -461,8 +465,7 @@ rig_reset() {
   local stack=$1 dir=$DEPLOY_HOME/apps/shop-$1
   [ -d "$dir" ] || die "no fixture stack $stack"
   if [ "$stack" = images ]; then
-    as_deploy "cd $dir && rm -rf .composure/lock && echo TAG=v1 >.env && docker compose up -d --wait --remove-orphans --scale server=1 --scale client=1" \
-      >"$RIG_DIR/logs/reset-$stack.log" 2>&1 || die "reset of shop-$stack failed (log: $RIG_DIR/logs/reset-$stack.log)"
+    image_stack_at_v1 "$RIG_DIR/logs/reset-$stack.log"
     untag_pulled_images
     return
   fi
