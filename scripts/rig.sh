@@ -274,7 +274,7 @@ build_proxy_images() {
 # ---- an image registry on loopback ---------------------------------------------
 # crane's registry (go-containerregistry) is a small, complete implementation of
 # the registry API that Docker pushes to and pulls from; Docker's own
-# (distribution) builds in 2+ minutes here, crane in about 10 s. Docker treats
+# (distribution) built in 2 min 20 s here, crane in 26 s from empty caches. Docker treats
 # 127.0.0.0/8 registries as insecure (plain HTTP) by default. crane keeps
 # manifests in memory, so the fixture tags are pushed again on every `up`.
 registry_up() { curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1; }
