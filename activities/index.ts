@@ -9,6 +9,7 @@ import { runChecked, type Transport } from '../src/transport';
 import type { HostConfig } from '../src/config/types';
 import { createContainerActivities } from './containers';
 import type { TransportFor } from './host';
+import { createLockActivities } from './lock';
 import { createPrepareActivities } from './prepare';
 import { createProjectActivities } from './project';
 import { createTrafficActivities } from './traffic';
@@ -49,6 +50,7 @@ export function createActivities(transports: Transport | TransportFor) {
       return parseComposePs(result.stdout);
     },
 
+    ...createLockActivities(transportFor),
     ...createProjectActivities(transportFor),
     ...createContainerActivities(transportFor),
     ...createTrafficActivities(transportFor),

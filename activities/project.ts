@@ -1,30 +1,20 @@
 /**
- * The project as a whole: the host lock, the source checkout, the build, the
- * snapshot to return to, hooks, and the release ledger.
+ * The project as a whole: the source checkout, the build, the snapshot to
+ * return to, hooks, and the release ledger. The host lock is in ./lock.
  */
-import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { composeBuild, composePull, composeRun, composePs } from '../src/commands/compose';
 import { inspectImages, listImageTags, removeImages, tagImage } from '../src/commands/docker';
-import { appendLine, makeDirectory, readFile, removeTree, setEnvFileVariable, writeFile } from '../src/commands/files';
+import { appendLine, makeDirectory, readFile, setEnvFileVariable } from '../src/commands/files';
 import { imageTag as checkImageTag } from '../src/commands/validate';
 import { readEnvFileValue } from '../src/compose/dotenv';
 import { gitCheckout, gitFetch, gitHead, gitStatusPorcelain } from '../src/commands/git';
 import type { ComposeModel } from '../src/compose/model';
 import { parseComposePs } from '../src/compose/ps';
 import type { HookConfig } from '../src/config/types';
-import { BuildFailedError, DeployError, HookFailedError, LockHeldError } from '../src/deploy/errors';
+import { BuildFailedError, DeployError, HookFailedError } from '../src/deploy/errors';
 import type { DeployTarget, Snapshot } from '../src/deploy/types';
 import { composeProjectOf, readComposeModel, readRunning, resolveCommit } from '../src/host/inspect';
 import { beat, hostOf, type Host, type TransportFor } from './host';
-
-export interface LockHolder {
-  deployId: string;
-  workflowId: string;
-  runId: string;
-  ref: string;
-  startedAt: string;
-}
 
 /** The checkout has edits a forced checkout would destroy. */
 export class DirtyCheckoutError extends DeployError {}
@@ -37,7 +27,6 @@ function envFileOf(target: Pick<DeployTarget, 'directory' | 'composeFiles'>): st
   const dir = first && first.includes('/') ? `${target.directory}/${first.slice(0, first.lastIndexOf('/'))}` : target.directory;
   return `${dir}/.env`;
 }
-const lockDir = (target: DeployTarget) => `${stateDir(target)}/lock`;
 
 /** Image source: the tag variable's value in `.env`, or undefined (no file, or not set). Only this value is read out. */
 async function readImageTag(host: Host, target: DeployTarget, variable: string): Promise<string | undefined> {
@@ -48,16 +37,6 @@ async function readImageTag(host: Host, target: DeployTarget, variable: string):
 /** The image a service runs as Compose names it: `image:` or, for a build, "<project>-<service>". */
 export function imageRefOf(compose: ComposeModel, project: string, service: string): string {
   return compose.services[service]?.image ?? `${project}-${service}`;
-}
-
-async function readHolder(host: Host, target: DeployTarget): Promise<LockHolder | undefined> {
-  const result = await host.exec(readFile(`${lockDir(target)}/holder.json`));
-  if (result.code !== 0) return undefined;
-  try {
-    return JSON.parse(result.stdout) as LockHolder;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Throttles build output into heartbeats: the last line, at most every second. */
@@ -74,48 +53,6 @@ function progressBeat(prefix: string) {
 
 export function createProjectActivities(transportFor: TransportFor) {
   return {
-    /**
-     * Takes the host's deploy lock: a directory other tools can see
-     * (`.composure/lock/holder.json`). A lock whose holder run has ended is
-     * stale and is taken over, so a lock never outlives its run.
-     */
-    async acquireLock(target: DeployTarget, holder: LockHolder): Promise<void> {
-      const host = hostOf(transportFor, target);
-      await host.run(makeDirectory(stateDir(target), { parents: true }));
-      for (let attempt = 0; attempt < 2; attempt++) {
-        const made = await host.exec(makeDirectory(lockDir(target)));
-        if (made.code === 0) {
-          await host.run(writeFile(`${lockDir(target)}/holder.json`, JSON.stringify(holder)));
-          return;
-        }
-        const current = await readHolder(host, target);
-        if (current?.deployId === holder.deployId) return; // our own lock, from an earlier attempt
-        if (current) {
-          const description = await Context.current()
-            .client.workflow.getHandle(current.workflowId, current.runId)
-            .describe()
-            .catch((err: unknown) => {
-              // Only a holder Temporal does not know is stale; any other error (Temporal
-              // unreachable) must not let a second deploy steal a live lock: retry later.
-              if (err instanceof WorkflowNotFoundError) return undefined;
-              throw err;
-            });
-          if (description?.status.name === 'RUNNING') {
-            throw new LockHeldError(`${target.directory} is locked by deploy ${current.deployId} (${current.workflowId}, ref ${current.ref}, since ${current.startedAt})`);
-          }
-        }
-        // The holder's run has ended (or left no record): the lock is stale.
-        await host.run(removeTree(lockDir(target)));
-      }
-      throw new LockHeldError(`could not take the lock in ${lockDir(target)}`);
-    },
-
-    async releaseLock(target: DeployTarget, deployId: string): Promise<void> {
-      const host = hostOf(transportFor, target);
-      const current = await readHolder(host, target);
-      if (!current || current.deployId === deployId) await host.run(removeTree(lockDir(target)));
-    },
-
     /** What runs now, with each served image tagged so a rollback needs no rebuild. */
     async snapshot(target: DeployTarget, deployId: string): Promise<Snapshot> {
       const host = hostOf(transportFor, target);
