@@ -64,7 +64,9 @@ export type ServiceState =
   | 'batch-delay'
   | 'done'
   | 'rolling-back'
-  | 'rolled-back';
+  | 'rolled-back'
+  /** Its undo failed (status.undoFailures says how); compensation went on with the others. */
+  | 'rollback-failed';
 
 export interface ServiceProgress {
   state: ServiceState;
@@ -96,6 +98,34 @@ export interface DeployStatus {
   abortReason?: string;
   /** When compensation could not finish: exactly what runs on the host now. */
   onHost?: string;
+  /** When compensation could not finish: every undo step that failed (the others still ran). */
+  undoFailures?: UndoFailure[];
+}
+
+/** One undo step that failed during compensation. */
+export interface UndoFailure {
+  /** The compose service, or "(source)" for the checkout or the `.env` tag. */
+  service: string;
+  step: 'checkout' | 'image-tag' | 'retag' | 'undo';
+  error: string;
+}
+
+/**
+ * The host lock's record, `.composure/lock/holder.json`: the deploy holding
+ * it and its run. After a compensation that could not finish, the lock stays
+ * held with state `failed_compensation` and the reason, until a person
+ * releases it (`composure lock release <env>`).
+ */
+export interface LockHolder {
+  deployId: string;
+  workflowId: string;
+  runId: string;
+  ref: string;
+  startedAt: string;
+  /** Absent while the deploy runs (records before this field existed say nothing). */
+  state?: 'held' | 'failed_compensation';
+  reason?: string;
+  failedAt?: string;
 }
 
 export interface DeployResult extends DeployStatus {
