@@ -1,6 +1,9 @@
 /**
  * Determinism guard: histories recorded from real deploys on the rig (a
- * success, a rollback, an abort) replay against today's workflow code. A
+ * success, a rollback, an abort), and from the deploy workflow against fake
+ * activities on the time-skipping server (a compensation whose undo fails,
+ * from before and after the patches that changed it: test/support/fake-deploy.ts),
+ * replay against today's workflow code. A
  * change that would break running deploys on upgrade fails here. They also
  * show that no secret reaches history: only the key's path, never the key.
  */

@@ -11,11 +11,12 @@ import {
   CancellationScope,
   CancelledFailure,
   isCancellation,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DeployInput, DeployOutcome, DeployPhase, DeployResult, DeployStatus, Snapshot } from '../../src/deploy/types';
+import type { DeployInput, DeployOutcome, DeployPhase, DeployResult, DeployStatus, Snapshot, UndoFailure } from '../../src/deploy/types';
 import { abortSignal, searchAttributes, statusQuery } from '../../src/messages';
 import type { ServicePlan } from '../../src/plan/types';
 import { steps, undo, waits } from './activities';
@@ -153,17 +154,35 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     }
   };
 
-  const compensate = async () => {
+  // Compensation finishes what it can: a failing undo step does not stop the others, and each
+  // failure is returned. (Runs recorded before this stopped at the first failure: unpatched,
+  // the first failure is thrown, as it was.)
+  const compensate = async (): Promise<UndoFailure[]> => {
     phase('compensating');
+    const finishWhatItCan = patched('compensation-finishes-what-it-can');
+    const failures: UndoFailure[] = [];
+    const attempt = async (service: string, step: UndoFailure['step'], work: () => Promise<unknown>) => {
+      try {
+        await work();
+      } catch (err) {
+        if (!finishWhatItCan) throw err;
+        failures.push({ service, step, error: errorText(err) });
+        if (status.services[service]) status.services[service].state = 'rollback-failed';
+      }
+    };
     // The old source first, so Compose's definitions match the release being restored.
-    if (checkedOutFrom) await undo.checkout(target, checkedOutFrom);
-    if (taggedFrom) await undo.setImageTag(target, taggedFrom.tag);
+    const head = checkedOutFrom;
+    if (head) await attempt('(source)', 'checkout', () => undo.checkout(target, head));
+    const tagged = taggedFrom;
+    if (tagged) await attempt('(source)', 'image-tag', () => undo.setImageTag(target, tagged.tag));
     // Image names back to the images that served, so no rebuild is needed.
     for (const service of built) {
       const snap = snapshot?.services[service];
-      if (snap?.imageId) await undo.retagImage(target, snap.imageId, snap.imageRef);
+      const imageId = snap?.imageId;
+      if (snap && imageId) await attempt(service, 'retag', () => undo.retagImage(target, imageId, snap.imageRef));
     }
-    for (const rec of [...applied].reverse()) await undoService(target, rec, status.services[rec.plan.service]!);
+    for (const rec of [...applied].reverse()) await attempt(rec.plan.service, 'undo', () => undoService(target, rec, status.services[rec.plan.service]!));
+    return failures;
   };
 
   let outcome: DeployOutcome = 'succeeded';
@@ -181,11 +200,19 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
       outcome = 'rolled_back';
     }
     await CancellationScope.nonCancellable(async () => {
+      let failed: string | undefined;
       try {
-        await compensate();
+        const failures = await compensate();
+        if (failures.length) {
+          status.undoFailures = failures;
+          failed = failures.map((f) => `${f.service} (${f.step}): ${f.error}`).join('; ');
+        }
       } catch (compensationError) {
+        failed = errorText(compensationError);
+      }
+      if (failed !== undefined) {
         outcome = 'failed_compensation';
-        status.lastError = `${status.lastError}; compensation failed: ${errorText(compensationError)}`;
+        status.lastError = `${status.lastError}; compensation failed: ${failed}`;
         status.onHost = await steps.describeHost(target).catch((e: unknown) => `unknown (${errorText(e)})`);
       }
     });
@@ -211,7 +238,18 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
           // The ledger is a record, not a step: its failure must not mask the outcome.
           status.lastError = `${status.lastError ?? ''} (ledger not written: ${errorText(e)})`.trim();
         });
-      if (locked) await undo.releaseLock(target, deployId);
+      if (locked) {
+        // A host compensation could not restore stays locked, and its lock says why, until a
+        // person has looked (`composure lock release`). Unpatched runs released it, as they did.
+        if (outcome === 'failed_compensation' && patched('failed-compensation-keeps-lock')) {
+          const reason = [status.lastError, status.onHost && `on the host: ${status.onHost}`].filter(Boolean).join('; ');
+          const mark = await undo.markLockFailed(target, deployId, reason).catch((e: unknown) => ({ marked: false, note: `it could not be marked (${errorText(e)})` }));
+          // Unmarked, the run's failed_compensation status still keeps the lock from being taken over.
+          if (!mark.marked) status.lastError = `${status.lastError ?? ''} (lock kept, but ${mark.note})`.trim();
+        } else {
+          await undo.releaseLock(target, deployId);
+        }
+      }
       upsertSearchAttributes([{ key: searchAttributes.status, value: outcome }]);
       phase('done');
     });
