@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Connection, Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { pinnedKeysFor, SshTransport, type PinnedKey } from '../../src/transport';
+import { pinnedKeysFor, SshTransport, type PinnedKey, type SshTarget } from '../../src/transport';
 
 /** The git stacks are named after their proxy; `images` deploys registry images by tag (behind Traefik). */
 export type StackName = 'traefik' | 'nginx' | 'images';
@@ -26,7 +26,8 @@ export interface Rig {
   rigDir: string;
   temporal: { address: string; namespace: string; uiUrl: string; cliPath: string; testServerPath: string };
   ssh: { host: string; port: number; username: string; privateKeyPath: string; knownHostsPath: string; hostKeyPath: string };
-  docker: { composeVersion: string; temporalImage: string; registry: string };
+  /** composeAudit: the log of every Compose invocation on the VPS (written by the rig's Compose plugin wrapper). */
+  docker: { composeVersion: string; temporalImage: string; registry: string; composeAudit?: string };
   stacks: Record<StackName, RigStack>;
 }
 
@@ -50,12 +51,18 @@ export function rigPinnedKeys(rig = loadRig()): PinnedKey[] {
   return pinnedKeysFor(readFileSync(rig.ssh.knownHostsPath, 'utf8'), rig.ssh.host, rig.ssh.port);
 }
 
-export function rigSshTransport(options: { pinnedKeys?: PinnedKey[] } = {}, rig = loadRig()): SshTransport {
+/**
+ * The rig's sshd as a transport. `options` may point it elsewhere (e.g. a
+ * TCP proxy in front of the sshd: `{ port: proxy.port }`) and set the SSH
+ * timings; the pinned keys stay the rig's unless given.
+ */
+export function rigSshTransport(options: Partial<Omit<SshTarget, 'username' | 'privateKey'>> = {}, rig = loadRig()): SshTransport {
   return new SshTransport({
     host: rig.ssh.host,
     port: rig.ssh.port,
     username: rig.ssh.username,
     privateKey: readFileSync(rig.ssh.privateKeyPath, 'utf8'),
+    ...options,
     pinnedKeys: options.pinnedKeys ?? rigPinnedKeys(rig),
   });
 }
