@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CommandAbortedError, CommandTimeoutError, runChecked, CommandFailedError } from '../../src/transport';
+import { CommandAbortedError, CommandTimeoutError, ConnectionError, runChecked, CommandFailedError, type Transport } from '../../src/transport';
 import { loadRig, rigSshTransport } from '../support/rig';
 
 const rig = loadRig();
@@ -19,6 +19,14 @@ after(() => transport.close());
 function remoteProcesses(pattern: string): string[] {
   const out = execFileSync('sh', ['-c', `pgrep -u deploy -f ${JSON.stringify(pattern)} || true`], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean);
+}
+
+/** The pid of the deploy user's sshd process that serves `transport`'s connection: the nearest sshd above a command run through it. */
+async function sshdServing(transport: Transport): Promise<number> {
+  const script = 'p=$$; while [ "$p" -gt 1 ]; do [ "$(cat /proc/$p/comm)" = sshd ] && { echo "$p"; exit 0; }; p=$(cut -d" " -f4 "/proc/$p/stat"); done; exit 1';
+  const pid = Number((await runChecked(transport, ['sh', '-c', script])).stdout.trim());
+  assert.ok(Number.isInteger(pid) && pid > 1, `an sshd pid, got ${pid}`);
+  return pid;
 }
 
 function acceptedLogins(): number {
@@ -68,6 +76,26 @@ describe('SSH transport on the rig', () => {
     assert.ok(result.stdout.endsWith('199999\n200000\n'));
   });
 
+  it('a command in flight when the server drops the connection fails at once with ConnectionError', async () => {
+    const fresh = rigSshTransport();
+    try {
+      const sshd = await sshdServing(fresh);
+      const running = fresh.exec(['sleep', '43']);
+      await sleep(500);
+      const dropped = performance.now();
+      process.kill(sshd, 'SIGTERM');
+      await assert.rejects(running, (err: unknown) => {
+        assert.ok(err instanceof ConnectionError, String(err));
+        assert.match(err.message, /connection lost while running sleep 43/);
+        return true;
+      });
+      assert.ok(performance.now() - dropped < 2_000, 'not after its own timeout');
+      assert.equal((await fresh.exec(['echo', 'again'])).stdout, 'again\n');
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('reuses one connection for many commands, and reconnects after it drops', async () => {
     const fresh = rigSshTransport();
     try {
@@ -75,8 +103,9 @@ describe('SSH transport on the rig', () => {
       await Promise.all(Array.from({ length: 8 }, (_, i) => fresh.exec(['echo', String(i)])));
       for (let i = 0; i < 4; i++) await fresh.exec(['true']);
       assert.equal(acceptedLogins() - before, 1, 'one login for twelve commands');
-      // Drop the connection from the server side: every sshd session process of deploy.
-      execFileSync('sh', ['-c', 'pkill -u deploy -x sshd || true']);
+      // Drop the connection from the server side: the sshd process serving this
+      // connection only (other tests on the machine hold their own sessions).
+      process.kill(await sshdServing(fresh), 'SIGTERM');
       await sleep(300);
       const after = await fresh.exec(['echo', 'again']);
       assert.equal(after.stdout, 'again\n');
