@@ -88,7 +88,7 @@ export function createContainerActivities(transportFor: TransportFor) {
       const missing = replicas - fresh(before).length;
       if (missing > 0) {
         // Counted from what exists, so a retry after a partial scale-up adds only what is missing.
-        await host.run(composeScale(composeProjectOf(target, target.composeVariant), service, before.length + missing), { timeoutMs: 10 * 60_000 });
+        await host.apply(composeScale(composeProjectOf(target, target.composeVariant), service, before.length + missing), { timeoutMs: 10 * 60_000 });
       }
       return fresh(await containersOf(host, target.projectName, service));
     },
@@ -96,7 +96,7 @@ export function createContainerActivities(transportFor: TransportFor) {
     /** Stop-first: Compose recreates the service's container(s) in place. Returns the new ids. */
     async recreate(target: DeployTarget, service: string, oldIds: string[]): Promise<string[]> {
       const host = hostOf(transportFor, target);
-      await host.run(composeUpService(composeProjectOf(target, target.composeVariant), service), { timeoutMs: 10 * 60_000 });
+      await host.apply(composeUpService(composeProjectOf(target, target.composeVariant), service), { timeoutMs: 10 * 60_000 });
       return (await containersOf(host, target.projectName, service)).filter((id) => !oldIds.includes(id));
     },
 
@@ -148,13 +148,13 @@ export function createContainerActivities(transportFor: TransportFor) {
       const present = (await inspect(host, ids)).map((c) => c.id);
       if (present.length === 0) return;
       const graceSeconds = Math.ceil(graceMs / 1000);
-      await host.run(stopContainers(present, graceSeconds), { timeoutMs: (graceSeconds + 60) * 1000 });
-      await host.run(removeContainers(present), { timeoutMs: 60_000 });
+      await host.apply(stopContainers(present, graceSeconds), { timeoutMs: (graceSeconds + 60) * 1000 });
+      await host.apply(removeContainers(present), { timeoutMs: 60_000 });
     },
 
     /** Points an image name back at an earlier image (a rollback without rebuilding). */
     async retagImage(target: DeployTarget, imageId: string, imageRef: string): Promise<void> {
-      await hostOf(transportFor, target).run(tagImage(imageId, imageRef), { timeoutMs: 60_000 });
+      await hostOf(transportFor, target).apply(tagImage(imageId, imageRef), { timeoutMs: 60_000 });
     },
   };
 }

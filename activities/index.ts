@@ -8,7 +8,7 @@ import { parseComposePs, type ContainerState } from '../src/compose/ps';
 import { runChecked, type Transport } from '../src/transport';
 import type { HostConfig } from '../src/config/types';
 import { createContainerActivities } from './containers';
-import type { TransportFor } from './host';
+import { heartbeating, type TransportFor } from './host';
 import { createLockActivities } from './lock';
 import { createPrepareActivities } from './prepare';
 import { createProjectActivities } from './project';
@@ -35,9 +35,14 @@ export function singleTransport(transport: Transport): TransportFor {
   return () => transport;
 }
 
+/** Every activity heartbeats on a timer while it runs (see heartbeating in ./host). */
+function withTimerHeartbeats<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  return Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, heartbeating(fn)])) as T;
+}
+
 export function createActivities(transports: Transport | TransportFor) {
   const transportFor: TransportFor = typeof transports === 'function' ? transports : singleTransport(transports);
-  return {
+  return withTimerHeartbeats({
     async hostFacts(host?: HostConfig): Promise<HostFacts> {
       const transport = transportFor(host);
       const user = await runChecked(transport, ['id', '-un'], { timeoutMs: 30_000 });
@@ -55,7 +60,7 @@ export function createActivities(transports: Transport | TransportFor) {
     ...createContainerActivities(transportFor),
     ...createTrafficActivities(transportFor),
     ...createPrepareActivities(transportFor),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

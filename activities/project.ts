@@ -12,9 +12,11 @@ import type { ComposeModel } from '../src/compose/model';
 import { parseComposePs } from '../src/compose/ps';
 import type { HookConfig } from '../src/config/types';
 import { BuildFailedError, DeployError, HookFailedError } from '../src/deploy/errors';
+import { BUILD_TIMEOUT_MS } from '../src/deploy/limits';
 import type { DeployTarget, Snapshot } from '../src/deploy/types';
+import { CommandTimeoutError } from '../src/transport';
 import { composeProjectOf, readComposeModel, readRunning, resolveCommit } from '../src/host/inspect';
-import { beat, hostOf, type Host, type TransportFor } from './host';
+import { beat, hostOf, pruneOldRuns, type Host, type TransportFor } from './host';
 
 /** The checkout has edits a forced checkout would destroy. */
 export class DirtyCheckoutError extends DeployError {}
@@ -67,7 +69,7 @@ export function createProjectActivities(transportFor: TransportFor) {
         let rollbackTag: string | undefined;
         if (imageId) {
           rollbackTag = `composure-rollback/${target.projectName}-${name}:${deployId}`;
-          await host.run(tagImage(imageId, rollbackTag));
+          await host.apply(tagImage(imageId, rollbackTag));
         }
         services[name] = { containerIds, imageId, imageRef, rollbackTag };
       }
@@ -85,14 +87,14 @@ export function createProjectActivities(transportFor: TransportFor) {
      */
     async setImageTag(target: DeployTarget, tag: string | null): Promise<void> {
       if (target.source.kind !== 'image') throw new DeployError('setImageTag needs an image source');
-      await hostOf(transportFor, target).run(setEnvFileVariable(envFileOf(target), target.source.variable, tag ?? undefined));
+      await hostOf(transportFor, target).apply(setEnvFileVariable(envFileOf(target), target.source.variable, tag ?? undefined));
     },
 
     /** Fetches and resolves the ref; the checkout itself is a separate, idempotent step. */
     async resolveSource(target: DeployTarget, ref: string): Promise<{ head: string; commit: string }> {
       if (target.source.kind !== 'git') throw new DeployError('resolveSource needs a git source');
       const host = hostOf(transportFor, target);
-      await host.run(gitFetch(target.source.remote, target.source.branch), { timeoutMs: 5 * 60_000 });
+      await host.apply(gitFetch(target.source.remote, target.source.branch), { timeoutMs: 5 * 60_000 });
       const commit = await resolveCommit(host.transport, target.directory, target.source.remote, ref, ref === target.source.branch);
       const head = (await host.run(gitHead())).stdout.trim();
       const dirty = (await host.run(gitStatusPorcelain())).stdout.trim();
@@ -101,7 +103,7 @@ export function createProjectActivities(transportFor: TransportFor) {
     },
 
     async checkout(target: DeployTarget, commit: string): Promise<void> {
-      await hostOf(transportFor, target).run(gitCheckout(commit));
+      await hostOf(transportFor, target).apply(gitCheckout(commit));
     },
 
     /** Builds (or pulls) the images of `services` while the old containers keep serving. */
@@ -110,10 +112,14 @@ export function createProjectActivities(transportFor: TransportFor) {
       const host = hostOf(transportFor, target);
       const project = composeProjectOf(target, target.composeVariant);
       const argv = kind === 'build' ? composeBuild(project, services) : composePull(project, services);
-      const result = await host.exec(argv, { timeoutMs: 60 * 60_000, maxOutputBytes: 64 * 1024, onOutput: progressBeat(kind) });
+      const result = await host
+        .effect(argv, { timeoutMs: BUILD_TIMEOUT_MS, maxOutputBytes: 64 * 1024, onOutput: progressBeat(kind) })
+        .catch((err: unknown) => {
+          if (err instanceof CommandTimeoutError) throw new BuildFailedError(`docker compose ${kind} ${services.join(' ')} did not finish within ${BUILD_TIMEOUT_MS / 60_000} min`);
+          throw err;
+        });
       if (result.code !== 0) {
-        const output = `${result.stdout}\n${result.stderr}`.trim().slice(-3000);
-        throw new BuildFailedError(`docker compose ${kind} ${services.join(' ')} failed (exit ${result.code}):\n${output}`);
+        throw new BuildFailedError(`docker compose ${kind} ${services.join(' ')} failed (exit ${result.code}):\n${result.output.trim().slice(-3000)}`);
       }
     },
 
@@ -130,17 +136,27 @@ export function createProjectActivities(transportFor: TransportFor) {
       return { compose, images };
     },
 
-    async runHook(target: DeployTarget, hook: HookConfig): Promise<{ output: string }> {
+    /**
+     * Runs a hook once. A retried attempt (the worker died, the connection
+     * dropped) waits for the run the first attempt started and takes its exit
+     * status; it never starts the hook again. A hook that times out is stopped
+     * and fails the deploy, like one that exits non-zero.
+     */
+    async runHook(target: DeployTarget, hook: HookConfig): Promise<{ output: string; attached: boolean }> {
       const host = hostOf(transportFor, target);
-      const result = await host.exec(composeRun(composeProjectOf(target, target.composeVariant), hook.service, hook.command), {
-        timeoutMs: hook.timeoutMs,
-        maxOutputBytes: 64 * 1024,
-        onOutput: progressBeat(`hook ${hook.command[0]}`),
-      });
-      if (result.code !== 0) {
-        throw new HookFailedError(`hook "${hook.command.join(' ')}" in ${hook.service} failed (exit ${result.code}): ${result.stderr.trim().slice(-2000)}`);
-      }
-      return { output: result.stdout.slice(-4000) };
+      const what = `hook "${hook.command.join(' ')}" in ${hook.service}`;
+      const result = await host
+        .effect(composeRun(composeProjectOf(target, target.composeVariant), hook.service, hook.command), {
+          timeoutMs: hook.timeoutMs,
+          maxOutputBytes: 64 * 1024,
+          onOutput: progressBeat(`hook ${hook.command[0]}`),
+        })
+        .catch((err: unknown) => {
+          if (err instanceof CommandTimeoutError) throw new HookFailedError(`${what} did not finish within ${Math.round(hook.timeoutMs / 1000)}s and was stopped`);
+          throw err;
+        });
+      if (result.code !== 0) throw new HookFailedError(`${what} failed (exit ${result.code}): ${result.output.trim().slice(-2000)}`);
+      return { output: result.output.slice(-4000), attached: result.attached };
     },
 
     /**
@@ -152,7 +168,8 @@ export function createProjectActivities(transportFor: TransportFor) {
     async recordRelease(target: DeployTarget, record: Record<string, unknown>): Promise<void> {
       const host = hostOf(transportFor, target);
       await host.run(makeDirectory(stateDir(target), { parents: true }));
-      await host.run(appendLine(`${stateDir(target)}/releases.jsonl`, JSON.stringify(record)));
+      // Once: a retried attempt must not write the release twice.
+      await host.apply(appendLine(`${stateDir(target)}/releases.jsonl`, JSON.stringify(record)));
       const tags = (await host.run(listImageTags(`composure-rollback/${target.projectName}-*`))).stdout.split('\n').filter(Boolean);
       const byRepository = new Map<string, string[]>();
       for (const tag of tags) {
@@ -161,7 +178,8 @@ export function createProjectActivities(transportFor: TransportFor) {
       }
       const expired = [...byRepository.values()].flatMap((list) => list.sort().reverse().slice(target.retention.releases));
       // Best effort: a tag whose image a container still runs cannot be removed, and need not be.
-      for (const tag of expired) await host.exec(removeImages([tag]));
+      for (const tag of expired) await host.effect(removeImages([tag]));
+      await pruneOldRuns(host, target);
     },
 
     /** What runs on the host, in words: for a compensation that could not finish. */

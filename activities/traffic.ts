@@ -29,12 +29,12 @@ export function createTrafficActivities(transportFor: TransportFor) {
       if (proxies.length === 0) throw new TrafficSwitchError(`no running ${proxy.service} container in ${target.projectName}`);
       switch (proxy.switch.kind) {
         case 'nginx':
-          for (const id of proxies) await host.run(signalContainer(id, 'HUP'));
+          for (const id of proxies) await host.apply(signalContainer(id, 'HUP'));
           // Reload is asynchronous in nginx; new workers take over within milliseconds.
           await pause(300);
           return {};
         case 'command':
-          for (const id of proxies) await host.run(execInContainer(id, proxy.switch.command), { timeoutMs: 60_000 });
+          for (const id of proxies) await host.apply(execInContainer(id, proxy.switch.command), { timeoutMs: 60_000 });
           return {};
         case 'traefik': {
           const proxyIps = (await inspect(host, proxies)).flatMap((c) => c.ips);

@@ -39,4 +39,5 @@ export const NON_RETRYABLE_DEPLOY_ERRORS = [
   'InvalidValueError',
   'HostKeyVerificationError',
   'HostConfigError',
+  'RunLostError',
 ];

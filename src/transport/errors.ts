@@ -34,6 +34,13 @@ export class CommandTimeoutError extends TransportError {}
 /** The command was aborted by its AbortSignal. */
 export class CommandAbortedError extends TransportError {}
 
+/**
+ * A supervised command's process on the host ended without leaving an exit
+ * status (killed from outside, or the host rebooted): whether it took effect
+ * is unknown, and a retry would only find the same run. Not retried.
+ */
+export class RunLostError extends TransportError {}
+
 /** The command exited non-zero (from runChecked). */
 export class CommandFailedError extends TransportError {
   constructor(
