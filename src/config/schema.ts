@@ -47,6 +47,7 @@ import { z } from 'zod';
 import * as v from '../commands/validate';
 import type { HealthConfig, HookConfig, HostConfig, IdentityRef, ServiceOverride, SourceConfig, TrafficSwitch } from './types';
 import { parseDuration as parseComposeDuration } from '../compose/duration';
+import { MAX_HEALTH_TIMEOUT_MS, MAX_HOOK_TIMEOUT_MS } from '../deploy/limits';
 
 /** Top-level defaults, applied by load.ts after merging. Defaults inside a block (ssh port, git
  * branch, hook timeout, …) are `.prefault()`s below, so the JSON Schema shows them. */
@@ -102,6 +103,15 @@ const duration = z
     ctx.issues.push({ code: 'custom', input: value, message: 'must be at most 24h' });
     return z.NEVER;
   });
+
+/**
+ * A duration that sizes a step's start-to-close timeout (src/deploy/limits.ts):
+ * above the bound, no timeout would fit it, so it is refused here, by field.
+ */
+function durationAtMost(maxMs: number, bound: string) {
+  return duration.refine((ms) => ms <= maxMs, { error: `must be at most ${bound}: the step that waits for it must fit its timeout` });
+}
+const healthTimeout = durationAtMost(MAX_HEALTH_TIMEOUT_MS, '1h');
 
 const service = grammar(v.serviceName);
 const port = wholeNumber(1, 65535);
@@ -182,10 +192,10 @@ const http = z
 
 /** Health for the whole app: a missing timeout is the default (a service's health is partial instead). */
 const health = z
-  .strictObject({ timeout: duration.prefault('120s'), http: http.optional() })
+  .strictObject({ timeout: healthTimeout.prefault('120s'), http: http.optional() })
   .transform((h): HealthConfig => compact({ timeoutMs: h.timeout, http: h.http }));
 const serviceHealth = z
-  .strictObject({ timeout: duration.optional(), http: http.optional() })
+  .strictObject({ timeout: healthTimeout.optional(), http: http.optional() })
   .transform((h): Partial<HealthConfig> => compact({ timeoutMs: h.timeout, http: h.http }));
 
 const serviceOverride = z
@@ -207,7 +217,7 @@ const trafficSwitch = z
   .transform((s): TrafficSwitch => (typeof s === 'string' ? { kind: s } : { kind: 'command', command: s.command }));
 
 const hook = z
-  .strictObject({ service, command: argv, timeout: duration.prefault('10m') })
+  .strictObject({ service, command: argv, timeout: durationAtMost(MAX_HOOK_TIMEOUT_MS, '6h').prefault('10m') })
   .transform(({ service, command, timeout }): HookConfig => ({ service, command, timeoutMs: timeout }));
 
 const uniqueServices = z.array(service).superRefine((names, ctx) => {

@@ -8,6 +8,7 @@
 import type { EnvironmentConfig } from '../config/types';
 import type { ComposeModel, ComposeService } from '../compose/model';
 import { formatDuration } from '../compose/duration';
+import { MAX_STOP_GRACE_MS } from '../deploy/limits';
 import { detectChange } from './change';
 import { deployOrder, PlanError } from './order';
 import { startFirstBlockers } from './strategy';
@@ -61,6 +62,10 @@ function planService(input: PlanInput, service: ComposeService): ServicePlan {
   const downtimeHint = `set services.${service.name}.allow_downtime: true to accept stop-first with downtime`;
 
   if (override?.skip) return { ...base, action: 'skip', reasons: ['skip: true in composure.yml'] };
+  if (base.stopGraceMs > MAX_STOP_GRACE_MS) {
+    // The graceful stop is one step whose timeout must fit the grace period.
+    return { ...base, action: 'refuse', reasons: [`stop_grace_period of ${service.name} is ${formatDuration(base.stopGraceMs)}, above the ${formatDuration(MAX_STOP_GRACE_MS)} a graceful stop may take`] };
+  }
 
   // Nothing runs: there is no old container to keep serving, so nothing blocks
   // starting it and no request can be lost by doing so.

@@ -9,7 +9,7 @@
 import { sleep } from '@temporalio/workflow';
 import type { DeployTarget, ServiceProgress } from '../../src/deploy/types';
 import type { ServicePlan } from '../../src/plan/types';
-import { steps, waits } from './activities';
+import { steps, stepsFor } from './activities';
 import { gateOf, short, type Applied } from './applied';
 
 export async function rolloutInBatches(target: DeployTarget, plan: ServicePlan, rec: Applied, progress: ServiceProgress): Promise<void> {
@@ -38,7 +38,7 @@ export async function rolloutInBatches(target: DeployTarget, plan: ServicePlan, 
 
     progress.state = 'waiting-healthy';
     // Earlier batches are checked again: one that crashed meanwhile fails this gate (a restart counts).
-    const facts = await waits.waitHealthy.executeWithOptions({ summary: `${label}: wait until ${short(fresh).join(', ')} healthy (and ${earlier.length} earlier still fit)` }, [
+    const facts = await stepsFor(plan.health.timeoutMs).waitHealthy.executeWithOptions({ summary: `${label}: wait until ${short(fresh).join(', ')} healthy (and ${earlier.length} earlier still fit)` }, [
       target,
       rec.newIds,
       gateOf(plan),
@@ -61,7 +61,7 @@ export async function rolloutInBatches(target: DeployTarget, plan: ServicePlan, 
       progress.state = 'stopping-old';
       rec.stage = 'old-stopped';
       rec.oldStopped.push(...leaving);
-      await steps.stopAndRemove.executeWithOptions({ summary: `${label}: stop ${short(leaving).join(', ')} (grace ${plan.stopGraceMs / 1000}s)` }, [
+      await stepsFor(plan.stopGraceMs).stopAndRemove.executeWithOptions({ summary: `${label}: stop ${short(leaving).join(', ')} (grace ${plan.stopGraceMs / 1000}s)` }, [
         target,
         leaving,
         plan.stopGraceMs,

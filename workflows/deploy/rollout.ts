@@ -6,7 +6,7 @@
 import { patched, sleep } from '@temporalio/workflow';
 import type { DeployTarget, ServiceProgress } from '../../src/deploy/types';
 import type { ServicePlan } from '../../src/plan/types';
-import { steps, undo, waits } from './activities';
+import { steps, stepsFor, undo, undoFor } from './activities';
 import { rolloutInBatches } from './batches';
 import { gateOf, short, type Applied } from './applied';
 
@@ -39,7 +39,7 @@ export async function rolloutService(target: DeployTarget, plan: ServicePlan, ol
   progress.newContainers = short(rec.newIds);
 
   progress.state = 'waiting-healthy';
-  const facts = await waits.waitHealthy.executeWithOptions(
+  const facts = await stepsFor(plan.health.timeoutMs).waitHealthy.executeWithOptions(
     { summary: `${service}: wait until ${short(rec.newIds).join(', ')} ${gateOf(plan) === 'docker' ? 'healthy' : 'running'}` },
     [target, rec.newIds, gateOf(plan), plan.health.timeoutMs],
   );
@@ -56,7 +56,7 @@ export async function rolloutService(target: DeployTarget, plan: ServicePlan, ol
   await sleep(plan.drainMs);
   progress.state = 'stopping-old';
   rec.stage = 'old-stopped';
-  await steps.stopAndRemove.executeWithOptions({ summary: `${service}: stop ${short(oldIds).join(', ')} (grace ${plan.stopGraceMs / 1000}s)` }, [
+  await stepsFor(plan.stopGraceMs).stopAndRemove.executeWithOptions({ summary: `${service}: stop ${short(oldIds).join(', ')} (grace ${plan.stopGraceMs / 1000}s)` }, [
     target,
     oldIds,
     plan.stopGraceMs,
@@ -75,7 +75,7 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
     // one may already take traffic: Traefik routes by health), and let the proxy forget them.
     const current = await undo.listContainers(target, service);
     const extra = current.filter((id) => !rec.oldIds.includes(id));
-    await undo.stopAndRemove.executeWithOptions({ summary: `${service}: stop the new ${short(extra).join(', ')}` }, [target, extra, plan.stopGraceMs]);
+    await undoFor(plan.stopGraceMs).stopAndRemove.executeWithOptions({ summary: `${service}: stop the new ${short(extra).join(', ')}` }, [target, extra, plan.stopGraceMs]);
     // Before any switch the proxy's view is the one the old containers had: an nginx reload
     // here would only risk resetting idle client connections. (Runs recorded before this
     // change re-switched; the patch keeps replaying them as they ran.)
@@ -84,7 +84,7 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
   } else if (plan.strategy === 'stop-first') {
     const current = await undo.listContainers(target, service);
     const restored = await undo.recreate.executeWithOptions({ summary: `${service}: recreate with the previous image` }, [target, service, current]);
-    await undo.waitHealthy(target, restored, gateOf(plan), plan.health.timeoutMs);
+    await undoFor(plan.health.timeoutMs).waitHealthy(target, restored, gateOf(plan), plan.health.timeoutMs);
     await undo.switchTraffic(target, service, restored);
   } else {
     // The old containers are gone: bring the previous image back beside the new, start-first.
@@ -98,7 +98,7 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
       // never run beside it and the extra containers stay within the batch size.
       const unfinished = current.filter((id) => isNew(id) && !(rec.servingIds ?? []).includes(id));
       if (unfinished.length > 0) {
-        await undo.stopAndRemove.executeWithOptions({ summary: `${service}: stop the unfinished batch ${short(unfinished).join(', ')}` }, [
+        await undoFor(plan.stopGraceMs).stopAndRemove.executeWithOptions({ summary: `${service}: stop the unfinished batch ${short(unfinished).join(', ')}` }, [
           target,
           unfinished,
           plan.stopGraceMs,
@@ -112,11 +112,11 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
       { summary: `${service}: start ${count} previous beside ${current.length} current` },
       [target, service, current, count],
     );
-    await undo.waitHealthy(target, restored, gateOf(plan), plan.health.timeoutMs);
+    await undoFor(plan.health.timeoutMs).waitHealthy(target, restored, gateOf(plan), plan.health.timeoutMs);
     await undo.switchTraffic(target, service, restored);
     await sleep(plan.drainMs);
     const leaving = current.filter(isNew);
-    await undo.stopAndRemove.executeWithOptions({ summary: `${service}: stop the new ${short(leaving).join(', ')}` }, [target, leaving, plan.stopGraceMs]);
+    await undoFor(plan.stopGraceMs).stopAndRemove.executeWithOptions({ summary: `${service}: stop the new ${short(leaving).join(', ')}` }, [target, leaving, plan.stopGraceMs]);
     await undo.switchTraffic(target, service, restored);
   }
   progress.state = 'rolled-back';

@@ -19,7 +19,7 @@ import {
 import type { DeployInput, DeployOutcome, DeployPhase, DeployResult, DeployStatus, Snapshot, UndoFailure } from '../../src/deploy/types';
 import { abortSignal, searchAttributes, statusQuery } from '../../src/messages';
 import type { ServicePlan } from '../../src/plan/types';
-import { steps, undo, waits } from './activities';
+import { builds, steps, stepsFor, undo } from './activities';
 import { rolloutService, undoService, type Applied } from './rollout';
 
 function errorText(err: unknown): string {
@@ -100,8 +100,8 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     const toBuild = candidates.filter((s) => compose.services[s.service]?.buildContext).map((s) => s.service);
     const toPull = candidates.filter((s) => !compose.services[s.service]?.buildContext).map((s) => s.service);
     built = toBuild;
-    await waits.build.executeWithOptions({ summary: `build ${toBuild.join(', ') || 'nothing'}` }, [target, toBuild, 'build']);
-    if (target.source.kind === 'image') await waits.build.executeWithOptions({ summary: `pull ${toPull.join(', ')}` }, [target, toPull, 'pull']);
+    await builds.build.executeWithOptions({ summary: `build ${toBuild.join(', ') || 'nothing'}` }, [target, toBuild, 'build']);
+    if (target.source.kind === 'image') await builds.build.executeWithOptions({ summary: `pull ${toPull.join(', ')}` }, [target, toPull, 'pull']);
 
     // Files predicted a change; images decide it.
     phase('planning');
@@ -120,7 +120,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
 
     if (target.hooks.preDeploy.length && deploying.length) {
       phase('pre-deploy-hooks');
-      for (const hook of target.hooks.preDeploy) await waits.runHook.executeWithOptions({ summary: `pre-deploy: ${hook.command.join(' ')}` }, [target, hook]);
+      for (const hook of target.hooks.preDeploy) await stepsFor(hook.timeoutMs).runHook.executeWithOptions({ summary: `pre-deploy: ${hook.command.join(' ')}` }, [target, hook]);
     }
 
     if (deploying.length) phase('rolling-out');
@@ -138,7 +138,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
       phase('baking');
       await Promise.all(
         newServing.map(({ plan: p, ids }) =>
-          waits.watchHealthy.executeWithOptions({ summary: `${p.service}: stay healthy for ${Math.round(bakeMs / 1000)}s` }, [
+          stepsFor(bakeMs).watchHealthy.executeWithOptions({ summary: `${p.service}: stay healthy for ${Math.round(bakeMs / 1000)}s` }, [
             target,
             ids,
             p.health.kind === 'running' ? 'running' : 'docker',
@@ -150,7 +150,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
 
     if (target.hooks.postDeploy.length && deploying.length) {
       phase('post-deploy-hooks');
-      for (const hook of target.hooks.postDeploy) await waits.runHook.executeWithOptions({ summary: `post-deploy: ${hook.command.join(' ')}` }, [target, hook]);
+      for (const hook of target.hooks.postDeploy) await stepsFor(hook.timeoutMs).runHook.executeWithOptions({ summary: `post-deploy: ${hook.command.join(' ')}` }, [target, hook]);
     }
   };
 
