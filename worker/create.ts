@@ -1,4 +1,5 @@
 /** Wiring: a Worker with Composure's workflows and activities over one transport. */
+import type { Duration } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { DEFAULT_TASK_QUEUE } from '../src/messages';
@@ -13,7 +14,16 @@ export interface ComposureWorkerOptions {
   transport: Transport | TransportFor;
   /** Production: the prebuilt bundle (dist/workflow-bundle.js). Tests: omitted, bundled from source. */
   workflowBundlePath?: string;
+  /**
+   * On SIGTERM, how long running activities may go on before they are let go
+   * (default 1 minute). A host command let go keeps running on the host, and
+   * the step's next attempt, on any worker, waits for it rather than starting
+   * it again; so the grace only decides where the wait happens.
+   */
+  shutdownGraceTime?: Duration;
 }
+
+export const DEFAULT_SHUTDOWN_GRACE = '1 minute';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -30,6 +40,7 @@ export function createWorker(options: ComposureWorkerOptions): Promise<Worker> {
     // wait within about a second, not after the default 30 s throttle.
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',
+    shutdownGraceTime: options.shutdownGraceTime ?? DEFAULT_SHUTDOWN_GRACE,
     ...workflows,
   });
 }

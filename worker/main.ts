@@ -8,10 +8,21 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
+import { parseDuration } from '../src/config/schema';
 import { DEFAULT_TASK_QUEUE } from '../src/messages';
 import { TransportPool } from '../src/transport';
 import { createWorker } from './create';
 import { transportFromEnv } from './transport-from-env';
+
+/** COMPOSURE_SHUTDOWN_GRACE: "90s", "5m", "1h" or milliseconds. */
+function shutdownGraceFromEnv(env: NodeJS.ProcessEnv = process.env): Duration | undefined {
+  const text = env.COMPOSURE_SHUTDOWN_GRACE;
+  if (text === undefined || text === '') return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error(`COMPOSURE_SHUTDOWN_GRACE is not a duration (e.g. 90s, 5m): ${JSON.stringify(text)}`);
+  return ms;
+}
 
 export async function runWorker(): Promise<void> {
   const config = loadClientConnectConfig();
@@ -28,6 +39,7 @@ export async function runWorker(): Promise<void> {
       transport: (host) => pool.get(host),
       // Built by `npm run build`; when running from source, bundle on start-up.
       workflowBundlePath: existsSync(bundle) ? bundle : undefined,
+      shutdownGraceTime: shutdownGraceFromEnv(),
     });
     console.log(`composure worker: task queue ${worker.options.taskQueue}, namespace ${worker.options.namespace}`);
     // Worker.run() resolves after the SDK's own SIGINT/SIGTERM handling has
