@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { deployCommand } from './commands/deploy';
+import { lockReleaseCommand, lockStatusCommand } from './commands/lock';
 import { planCommand } from './commands/plan';
 import { rollbackCommand } from './commands/rollback';
 import { registerScheduleCommands } from './commands/schedule';
@@ -86,6 +87,21 @@ export function buildProgram(run: Run): Command {
     .option('--json', 'machine-readable output')
     .option('--limit <n>', 'at most this many runs', '20')
     .action((environment: string, options: { json?: boolean; limit?: string }) => run(() => historyCommand(environment, options)));
+
+  const lock = program.command('lock').description("the host's deploy lock of an environment: who holds it, and releasing it by hand");
+  lock
+    .command('status')
+    .description('who holds the lock (deploy, state, run, Temporal UI link) and for how long; exit 0 whether held or not')
+    .argument('<environment>', 'an environment of the configuration file')
+    .option('--json', 'machine-readable output')
+    .action((environment: string, options: { json?: boolean }) => run(() => lockStatusCommand(environment, { config: config(), ...options })));
+  lock
+    .command('release')
+    .description('remove the lock (e.g. after failed_compensation, once the host is checked); refused while its holder run is running')
+    .argument('<environment>', 'an environment of the configuration file')
+    .option('--force', 'release even while the holder run is running, or when Temporal cannot say')
+    .option('--json', 'machine-readable output')
+    .action((environment: string, options: { force?: boolean; json?: boolean }) => run(() => lockReleaseCommand(environment, { config: config(), ...options })));
 
   registerScheduleCommands(program, { configFile: config, connect: connectTemporal, taskQueue, run });
 

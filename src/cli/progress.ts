@@ -15,6 +15,7 @@ export function statusLines(status: DeployStatus): string[] {
     for (const warning of s.warnings) lines.push(`    warning: ${warning}`);
   }
   if (status.lastError) lines.push(`  last error: ${status.lastError}`);
+  for (const f of status.undoFailures ?? []) lines.push(`  undo failed: ${f.service} (${f.step}): ${f.error}`);
   return lines;
 }
 

@@ -55,6 +55,11 @@ export async function followDeploy(handle: WorkflowHandle<typeof deployWorkflow>
     else {
       print(final);
       console.log(`\nResult: ${final.outcome}${final.abortReason ? ` (${final.abortReason})` : ''}${final.onHost ? `\nOn the host now: ${final.onHost}` : ''}`);
+      if (final.outcome === 'failed_compensation') {
+        const failed = final.undoFailures?.map((f) => f.service).join(', ');
+        const environment = final.environment;
+        console.log(`${failed ? `Could not be undone: ${failed} (the rest was). ` : ''}The host stays locked: check it, then run composure lock release ${environment} (composure lock status ${environment} shows the lock)`);
+      }
     }
     return exitCodeForOutcome(final.outcome);
   } catch (err) {
