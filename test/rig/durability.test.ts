@@ -5,39 +5,16 @@
  * with no failed request.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startDeploy } from '../../src/client/deploy';
-import type { DeployStatus } from '../../src/deploy/types';
 import { statusQuery } from '../../src/messages';
 import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
 import { formatReport, startLoad } from '../support/load';
 import { loadRig, rigClient, uniqueTaskQueue } from '../support/rig';
+import { startWorkerProcess, untilStatus } from '../support/worker-process';
 
 const rig = loadRig();
-const root = path.resolve(__dirname, '../..');
-
-function startWorkerProcess(taskQueue: string): ChildProcess {
-  const main = path.join(root, 'dist/worker/main.js');
-  assert.ok(existsSync(main), `${main} is missing: run npm run build`);
-  return spawn(process.execPath, [main], {
-    env: { PATH: process.env.PATH, TEMPORAL_ADDRESS: rig.temporal.address, TEMPORAL_NAMESPACE: rig.temporal.namespace, COMPOSURE_TASK_QUEUE: taskQueue },
-    stdio: 'ignore',
-  });
-}
-
-async function until(read: () => Promise<DeployStatus>, predicate: (s: DeployStatus) => boolean, limitMs = 60_000): Promise<DeployStatus> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const status = await read();
-    if (predicate(status)) return status;
-    if (status.phase === 'done' || Date.now() > deadline) assert.fail(`status never matched: ${JSON.stringify(status)}`);
-    await sleep(100);
-  }
-}
 
 describe('durability', { concurrency: false }, () => {
   it('the worker is killed mid-deploy; a new worker finishes it with 0 failed requests', async () => {
@@ -50,7 +27,7 @@ describe('durability', { concurrency: false }, () => {
     const traffic = startLoad({ url: `${rig.stacks.traefik.url}/api/`, paths: ['/api/', '/api/', '/api/slow'], ratePerSecond: 50, durationMs: 180_000 });
     try {
       const handle = await startDeploy(client, input, { taskQueue });
-      await until(() => handle.query(statusQuery), (s) => s.services.server?.state === 'draining');
+      await untilStatus(() => handle.query(statusQuery), (s) => s.services.server?.state === 'draining');
       first.kill('SIGKILL');
       await new Promise((resolve) => first.once('exit', resolve));
       second = startWorkerProcess(taskQueue);
@@ -76,9 +53,10 @@ describe('durability', { concurrency: false }, () => {
     await withDeployWorker(async ({ start }) => {
       const traffic = startLoad({ url: `${rig.stacks.nginx.url}/api/`, paths: ['/api/', '/api/', '/api/slow'], ratePerSecond: 50, durationMs: 180_000 });
       const handle = await start(input);
-      await until(() => handle.query(statusQuery), (s) => s.services.server?.state === 'stopping-old');
-      // Every sshd session of the deploy user: the worker's connection included.
-      execFileSync('sh', ['-c', 'pkill -u deploy -x sshd || true']);
+      await untilStatus(() => handle.query(statusQuery), (s) => s.services.server?.state === 'stopping-old');
+      // Every session of the VPS's sshd (the children of its listener, whatever OpenSSH names them):
+      // the worker's connection included. The fault matrix's own sshd is left alone.
+      execFileSync('sh', ['-c', `pkill -P "$(cat ${rig.rigDir}/sshd/sshd.pid)" || true`]);
       const result = await handle.result();
       const report = await traffic.stop();
       assert.equal(result.outcome, 'succeeded', result.lastError);

@@ -11,22 +11,20 @@
  * timed out by the heartbeat timeout and run again beside the first run.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startDeploy } from '../../src/client/deploy';
-import type { DeployResult, DeployStatus } from '../../src/deploy/types';
+import type { DeployResult } from '../../src/deploy/types';
 import { statusQuery } from '../../src/messages';
 import { writeRigConfig } from '../support/cli';
 import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
 import { composeInvocations, originFile, pushCommit, uniqueTag, watchDockerEvents } from '../support/host-evidence';
 import { deployUser, loadRig, rigClient, uniqueTaskQueue } from '../support/rig';
+import { exited, startWorkerProcess, untilStatus } from '../support/worker-process';
 
 const rig = loadRig();
-const root = path.resolve(__dirname, '../..');
 /** The rig's debootstrap image: a base with a shell, for a build stage (the app's own image is FROM scratch). */
 const BUILD_BASE = 'composure-fixture/debian-nginx:bookworm';
 
@@ -53,27 +51,6 @@ async function activityAttempts(handle: WorkflowHandle): Promise<Array<{ type: s
       };
     });
 }
-
-function startWorkerProcess(taskQueue: string, env: Record<string, string> = {}): ChildProcess {
-  const main = path.join(root, 'dist/worker/main.js');
-  assert.ok(existsSync(main), `${main} is missing: run npm run build`);
-  return spawn(process.execPath, [main], {
-    env: { PATH: process.env.PATH, TEMPORAL_ADDRESS: rig.temporal.address, TEMPORAL_NAMESPACE: rig.temporal.namespace, COMPOSURE_TASK_QUEUE: taskQueue, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function until(read: () => Promise<DeployStatus>, predicate: (s: DeployStatus) => boolean, limitMs = 120_000): Promise<DeployStatus> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const status = await read();
-    if (predicate(status)) return status;
-    if (status.phase === 'done' || Date.now() > deadline) assert.fail(`status never matched: ${JSON.stringify(status)}`);
-    await sleep(200);
-  }
-}
-
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
 
 describe('every host command runs once', { concurrency: false }, () => {
   it('a build stage silent for 40 s builds once, and the deploy succeeds', async () => {
@@ -167,7 +144,7 @@ describe('every host command runs once', { concurrency: false }, () => {
       let second: ChildProcess | undefined;
       try {
         const handle = await startDeploy(client, input, { taskQueue });
-        await until(() => handle.query(statusQuery), (s) => s.phase === 'building');
+        await untilStatus(() => handle.query(statusQuery), (s) => s.phase === 'building');
         while (composeInvocations('shop-traefik', since, 'build').length === 0) await sleep(100);
         await sleep(2_000);
         const termAt = Date.now();
