@@ -5,7 +5,7 @@
  */
 
 /** Every activity heartbeats each second on a timer; only a dead worker (or a lost link to Temporal) misses this. */
-export const HEARTBEAT_TIMEOUT_MS = 20_000;
+export const HEARTBEAT_TIMEOUT_MS = 10_000;
 
 /** On top of a step's configured wait: its own round trips to the host, and a stop (TERM, then KILL). */
 export const STEP_MARGIN_MS = 2 * 60_000;

@@ -429,3 +429,10 @@ test('the JSON Schema describes the file and matches the committed schema/compos
   const committed: unknown = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schema', 'composure.schema.json'), 'utf8'));
   assert.deepStrictEqual(committed, schema, 'stale: run npx tsx scripts/write-json-schema.ts');
 });
+
+test('a health timeout or hook timeout no step timeout could fit is refused, naming the field', () => {
+  assert.deepStrictEqual(describeIssues(edit(11, '  timeout: 2h')), ['11:12: health.timeout: must be at most 1h: the step that waits for it must fit its timeout']);
+  assert.equal(parseConfig(edit(11, '  timeout: 1h'), 'c.yml').environments.production?.health.timeoutMs, 3_600_000);
+  const hook = edit(18, '  pre_deploy:  [ { service: server, command: [./migrate, up], timeout: 7h } ]');
+  assert.deepStrictEqual(describeIssues(hook), ['18:72: hooks.pre_deploy[0].timeout: must be at most 6h: the step that waits for it must fit its timeout']);
+});

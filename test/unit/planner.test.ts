@@ -513,3 +513,12 @@ describe('formatPlan', () => {
     assert.match(text, /warning: downtime/);
   });
 });
+
+describe('step timeouts', () => {
+  test('a stop_grace_period longer than a graceful stop may take is refused, by service', () => {
+    const s = planServer({ stopGraceMs: 2 * 3_600_000 });
+    assert.equal(s.action, 'refuse');
+    assert.match(reasons(s), /stop_grace_period of server is 2h, above the 1h a graceful stop may take/);
+    assert.equal(planServer({ stopGraceMs: 3_600_000 }).action, 'deploy');
+  });
+});
