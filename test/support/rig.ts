@@ -10,7 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { pinnedKeysFor, SshTransport, type PinnedKey, type SshTarget } from '../../src/transport';
 
 /** The git stacks are named after their proxy; `images` deploys registry images by tag (behind Traefik). */
-export type StackName = 'traefik' | 'nginx' | 'images';
+export type StackName = 'traefik' | 'nginx' | 'images' | 'fault-traefik' | 'fault-nginx';
 
 export interface RigStack {
   project: string;
@@ -27,6 +27,8 @@ export interface Rig {
   temporal: { address: string; namespace: string; uiUrl: string; cliPath: string; testServerPath: string };
   ssh: { host: string; port: number; username: string; privateKeyPath: string; knownHostsPath: string; hostKeyPath: string };
   /** composeAudit: the log of every Compose invocation on the VPS (written by the rig's Compose plugin wrapper). */
+  /** The fault matrix's own Temporal server and sshd (it restarts and stops them; the other tests use the main ones). */
+  faults: { temporalAddress: string; sshPort: number };
   docker: { composeVersion: string; temporalImage: string; registry: string; composeAudit?: string };
   stacks: Record<StackName, RigStack>;
 }
