@@ -36,11 +36,33 @@ if [ "$what" != unit ]; then
 fi
 
 shopt -s globstar nullglob
+# Two lanes that share nothing run side by side: the fault matrix, which has
+# its own stacks, Temporal server and sshd on the rig (and restarts them), and
+# everything else. Within a lane, one file at a time: its tests share stacks.
+faults=(test/rig/fault-matrix.test.ts)
 files=()
 [ "$what" = rig ] || files+=(test/unit/**/*.test.ts)
-[ "$what" = unit ] || files+=(test/rig/**/*.test.ts)
+if [ "$what" != unit ]; then
+  for f in test/rig/**/*.test.ts; do [[ " ${faults[*]} " == *" $f "* ]] || files+=("$f"); done
+else
+  faults=()
+fi
 [ ${#files[@]} -gt 0 ] || { echo "ERROR: no test files found" >&2; exit 1; }
-step "node --test (${#files[@]} files)"
-# One file at a time: the real-stack tests share the rig's stacks.
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+logs=$(mktemp -d)
+lane() { node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@" 2>&1; }
+step "node --test: ${#files[@]} files, and ${#faults[@]} beside them (the fault matrix)"
+faults_pid=
+# The matrix lane's output is shown when it is done; the main lane's as it runs.
+if [ ${#faults[@]} -gt 0 ]; then lane "${faults[@]}" >"$logs/faults" & faults_pid=$!; fi
+rc=0
+lane "${files[@]}" | tee "$logs/main" || rc=$?
+if [ -n "$faults_pid" ]; then
+  wait "$faults_pid" || rc=$?
+  step "the fault matrix lane"
+  cat "$logs/faults"
+fi
+# One closing line over both lanes.
+count() { cat "$logs"/* | sed -n "s/^ℹ $1 \([0-9]*\)\$/\1/p" | awk '{ n += $1 } END { print n + 0 }'; }
 step "done"
+printf '%s passed, %s failed, %s skipped\n' "$(count pass)" "$(count fail)" "$(count skipped)"
+exit "$rc"
