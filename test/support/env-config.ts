@@ -1,4 +1,5 @@
 /** A complete environment, as loadConfig would return it, for unit tests of pure logic: the rig's "shop" stack. */
+import type { ComposeService } from '../../src/compose/model';
 import type { EnvironmentConfig } from '../../src/config/types';
 
 export function envConfig(overrides: Partial<EnvironmentConfig> = {}): EnvironmentConfig {
@@ -24,5 +25,20 @@ export function envConfig(overrides: Partial<EnvironmentConfig> = {}): Environme
     hooks: { preDeploy: [], postDeploy: [] },
     retention: { releases: 5 },
     ...overrides,
+  };
+}
+
+/** A compose service as the compose view reads it, with Compose's defaults; FIELDS override. */
+export function composeService(name: string, fields: Partial<ComposeService> = {}): ComposeService {
+  return {
+    name,
+    dependsOn: [],
+    stopGraceMs: 10_000,
+    replicas: 1,
+    updateConfig: { parallelism: 1, delayMs: 0, monitorMs: 0, failureAction: 'rollback' },
+    ports: [],
+    volumes: [],
+    labels: {},
+    ...fields,
   };
 }

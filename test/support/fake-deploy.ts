@@ -11,7 +11,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
-import type { ComposeModel, ComposeService } from '../../src/compose/model';
+import type { ComposeModel } from '../../src/compose/model';
+import { composeService } from './env-config';
 import type { DeployInput, DeployResult, Snapshot } from '../../src/deploy/types';
 import type { ServicePlan } from '../../src/plan/types';
 import type { deployWorkflow } from '../../workflows/deploy/workflow';
@@ -34,19 +35,7 @@ const DIR = '/home/deploy/apps/shop';
 export const OLD_HEAD = 'a'.repeat(40);
 export const NEW_COMMIT = 'b'.repeat(40);
 
-function composeService(name: string): ComposeService {
-  return {
-    name,
-    dependsOn: [],
-    stopGraceMs: 10_000,
-    replicas: 1,
-    updateConfig: { parallelism: 1, delayMs: 0, monitorMs: 0, failureAction: 'rollback' },
-    ports: [],
-    volumes: [],
-    labels: {},
-    buildContext: `${DIR}/${name}`,
-  };
-}
+const builtService = (name: string) => composeService(name, { buildContext: `${DIR}/${name}` });
 
 function servicePlan(service: string): ServicePlan {
   return {
@@ -124,7 +113,7 @@ export class FakeHost {
   }
 
   activities(): Partial<Activities> {
-    const compose: ComposeModel = { name: 'shop', services: { server: composeService('server'), client: composeService('client') } };
+    const compose: ComposeModel = { name: 'shop', services: { server: builtService('server'), client: builtService('client') } };
     const log = (call: string) => this.calls.push(call);
     return {
       acquireLock: async (_target, holder) => {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EnvironmentConfig } from '../../src/config/types';
-import { envConfig } from '../support/env-config';
+import { composeService, envConfig } from '../support/env-config';
 import type { ComposeModel, ComposeService } from '../../src/compose/model';
 import { plan, type PlanInput } from '../../src/plan/planner';
 import { PlanError, dependencyOrder, deployOrder } from '../../src/plan/order';
@@ -12,19 +12,7 @@ import type { ChangeEvidence, Plan, RunningService, ServicePlan } from '../../sr
 
 const DIR = '/home/deploy/apps/shop';
 
-function service(name: string, fields: Partial<ComposeService> = {}): ComposeService {
-  return {
-    name,
-    dependsOn: [],
-    stopGraceMs: 10_000,
-    replicas: 1,
-    updateConfig: { parallelism: 1, delayMs: 0, monitorMs: 0, failureAction: 'rollback' },
-    ports: [],
-    volumes: [],
-    labels: {},
-    ...fields,
-  };
-}
+const service = composeService;
 
 /** The fixture stack; `patch` changes or adds services. */
 function composeModel(patch: Record<string, Partial<ComposeService>> = {}): ComposeModel {
