@@ -456,7 +456,7 @@ EOF
       echo "    project_name: shop-$s"
       echo "    directory: $DEPLOY_HOME/apps/shop-$s"
       echo "    proxy: { service: proxy, switch: ${STACK_PROXY[$s]} }"
-      [ "$s" = images ] && echo "    source: { image: { variable: TAG } }"
+      if [ "$s" = images ]; then echo "    source: { image: { variable: TAG } }"; fi
     done
   } >"$RIG_DIR/composure.yml"
 }
