@@ -9,12 +9,29 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { createActivities } from '../../activities';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { writeRigConfig } from '../support/cli';
+import { watchDockerEvents } from '../support/host-evidence';
 import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
 import { formatReport, startLoad } from '../support/load';
 import { loadRig, rigSshTransport } from '../support/rig';
 
 const rig = loadRig();
+
+/** The runHook steps of a run, in order: each hook's command (from its input) and output (from its result). */
+async function hookOutputs(handle: WorkflowHandle): Promise<Array<{ command: string[]; output: string }>> {
+  const decode = (p?: temporal.api.common.v1.IPayload | null) => JSON.parse(Buffer.from(p?.data ?? new Uint8Array()).toString('utf8')) as unknown;
+  const events = (await handle.fetchHistory()).events ?? [];
+  return events
+    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runHook')
+    .map((scheduled) => {
+      const [, hook] = scheduled.activityTaskScheduledEventAttributes!.input!.payloads!.map(decode) as [unknown, { command: string[] }];
+      const completed = events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(scheduled.eventId));
+      const result = decode(completed?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]) as { output: string };
+      return { command: hook.command, output: result.output };
+    });
+}
 
 function serverContainers(): string[] {
   return execFileSync('docker', ['ps', '-q', '--no-trunc', '--filter', 'label=com.docker.compose.project=shop-nginx', '--filter', 'label=com.docker.compose.service=server'], { encoding: 'utf8' })
@@ -24,20 +41,39 @@ function serverContainers(): string[] {
 }
 
 describe('deploy options', { concurrency: false }, () => {
-  it('a pre-deploy hook runs on the new image before the rollout; post-deploy after', async () => {
+  it('a pre-deploy hook runs once on the new image before the rollout; a post-deploy hook once after it', async () => {
     resetStack('nginx');
-    const { file } = writeRigConfig({ hooks: { pre_deploy: [{ service: 'server', command: ['migrate'] }], post_deploy: [{ service: 'server', command: ['migrate'] }] } });
+    // Two distinct commands, so each hook's own run can be told apart.
+    const pre = ['migrate'];
+    const post = ['migrate', '0'];
+    const { file } = writeRigConfig({ hooks: { pre_deploy: [{ service: 'server', command: pre }], post_deploy: [{ service: 'server', command: post }] } });
     const input = await prepareRigDeploy('nginx', 'v2', { configFile: file });
+    const [old] = serverContainers();
+    const docker = watchDockerEvents('shop-nginx');
+    await docker.ready;
     await withDeployWorker(async ({ start }) => {
       const handle = await start(input);
       const result = await handle.result();
+      await docker.stop();
       assert.equal(result.outcome, 'succeeded', result.lastError);
-      const phases = result.timeline.map((t) => t.phase);
-      assert.ok(phases.indexOf('pre-deploy-hooks') < phases.indexOf('rolling-out'), phases.join(' '));
-      assert.ok(phases.indexOf('post-deploy-hooks') > phases.indexOf('rolling-out'), phases.join(' '));
-      const history = JSON.stringify(await handle.fetchHistory());
-      const outputs = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
-      assert.ok(outputs.some((o) => o.includes('migrated to v2')), 'the migration ran on the new image');
+      // Docker's view: one one-off container per hook; the pre-deploy one created before the new
+      // server container, the post-deploy one after the old server container was removed.
+      const created = docker.events.filter((e) => e.Type === 'container' && e.Action === 'create' && e.Actor.Attributes['com.docker.compose.service'] === 'server');
+      const hooks = created.filter((e) => e.Actor.Attributes['com.docker.compose.oneoff'] === 'True');
+      const newServer = created.filter((e) => e.Actor.Attributes['com.docker.compose.oneoff'] !== 'True');
+      const oldRemoved = docker.events.find((e) => e.Type === 'container' && e.Action === 'destroy' && e.Actor.ID === old);
+      assert.equal(hooks.length, 2, `hook containers: ${hooks.length}`);
+      assert.equal(newServer.length, 1);
+      assert.ok(oldRemoved, 'the old server container was removed');
+      assert.ok(hooks[0]!.timeNano < newServer[0]!.timeNano, 'the pre-deploy hook ran before the new server container existed');
+      assert.ok(hooks[1]!.timeNano > oldRemoved.timeNano, 'the post-deploy hook ran after the rollout');
+      // Each hook's own result, matched by its command: it ran on the new image.
+      const outputs = await hookOutputs(handle);
+      assert.deepEqual(
+        outputs.map((h) => h.command),
+        [pre, post],
+      );
+      for (const h of outputs) assert.match(h.output, /migrated to v2/, `${h.command.join(' ')} ran on the new image`);
     });
   });
 

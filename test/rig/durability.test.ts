@@ -11,7 +11,10 @@ import { startDeploy } from '../../src/client/deploy';
 import { statusQuery } from '../../src/messages';
 import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
 import { formatReport, startLoad } from '../support/load';
-import { loadRig, rigClient, uniqueTaskQueue } from '../support/rig';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { watchDockerEvents } from '../support/host-evidence';
+import { loadRig, rigClient, rigPinnedKeys, rigSshTransport, uniqueTaskQueue } from '../support/rig';
+import { startTcpProxy } from '../support/tcp-proxy';
 import { startWorkerProcess, untilStatus } from '../support/worker-process';
 
 const rig = loadRig();
@@ -47,21 +50,52 @@ describe('durability', { concurrency: false }, () => {
     assert.equal((await fetch(`${rig.stacks.traefik.url}/api/`)).headers.get('x-app-version'), 'v2');
   });
 
-  it('the SSH connection drops mid-step; the step is retried over a new connection', async () => {
+  it('the SSH connection drops mid-step; the step is retried over a new connection and its command runs once', async () => {
     resetStack('nginx');
     const input = await prepareRigDeploy('nginx', 'v2');
-    await withDeployWorker(async ({ start }) => {
-      const traffic = startLoad({ url: `${rig.stacks.nginx.url}/api/`, paths: ['/api/', '/api/', '/api/slow'], ratePerSecond: 50, durationMs: 180_000 });
-      const handle = await start(input);
-      await untilStatus(() => handle.query(statusQuery), (s) => s.services.server?.state === 'stopping-old');
-      // Every session of the VPS's sshd (the children of its listener, whatever OpenSSH names them):
-      // the worker's connection included. The fault matrix's own sshd is left alone.
-      execFileSync('sh', ['-c', `pkill -P "$(cat ${rig.rigDir}/sshd/sshd.pid)" || true`]);
-      const result = await handle.result();
-      const report = await traffic.stop();
-      assert.equal(result.outcome, 'succeeded', result.lastError);
-      assert.equal(report.failed, 0, formatReport(report));
-    });
+    // The worker's SSH goes through a TCP proxy on loopback, which counts the logins.
+    const tcp = await startTcpProxy({ host: rig.ssh.host, port: rig.ssh.port });
+    const docker = watchDockerEvents('shop-nginx');
+    await docker.ready;
+    try {
+      await withDeployWorker(
+        async ({ start }) => {
+          const traffic = startLoad({ url: `${rig.stacks.nginx.url}/api/`, paths: ['/api/', '/api/', '/api/slow'], ratePerSecond: 50, durationMs: 180_000 });
+          const old = serverContainerIds('shop-nginx');
+          const handle = await start(input);
+          // The old container's graceful stop is under way on the host: the step is in flight.
+          while (!docker.signalsSent('15').has(old[0]!)) await sleep(20);
+          const loginsBefore = tcp.connections;
+          // Every session of the VPS's sshd (the children of its listener, whatever OpenSSH names them):
+          // the worker's connection included. The fault matrix's own sshd is left alone.
+          execFileSync('sh', ['-c', `pkill -P "$(cat ${rig.rigDir}/sshd/sshd.pid)" || true`]);
+          const result = await handle.result();
+          const report = await traffic.stop();
+          await docker.stop();
+          assert.equal(result.outcome, 'succeeded', result.lastError);
+          assert.equal(report.failed, 0, formatReport(report));
+          assert.ok(tcp.connections > loginsBefore, `the worker logged in again after the drop (${loginsBefore} -> ${tcp.connections} logins)`);
+          const history = await handle.fetchHistory();
+          const events = history.events ?? [];
+          const stops = events
+            .filter((e) => e.activityTaskStartedEventAttributes)
+            .filter((e) => events.find((s) => Number(s.eventId) === Number(e.activityTaskStartedEventAttributes!.scheduledEventId))?.activityTaskScheduledEventAttributes?.activityType?.name === 'stopAndRemove')
+            .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+          assert.ok(stops.some((attempt) => attempt >= 2), `the stop step was retried: attempts ${stops.join(', ')}`);
+          assert.equal(docker.signalsSent('15').get(old[0]!), 1, 'the retried stop did not stop the container again');
+        },
+        { transport: rigSshTransport({ port: tcp.port, pinnedKeys: rigPinnedKeys() }) },
+      );
+    } finally {
+      await docker.stop();
+      await tcp.close();
+    }
     assert.equal((await fetch(`${rig.stacks.nginx.url}/api/`)).headers.get('x-app-version'), 'v2');
   });
 });
+
+function serverContainerIds(project: string): string[] {
+  return execFileSync('docker', ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=server'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
+}

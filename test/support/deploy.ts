@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/load';
 import type { DeployInput } from '../../src/deploy/types';
 import type { deployWorkflow } from '../../workflows/deploy/workflow';
 import { createWorker } from '../../worker/create';
+import type { SshTransport } from '../../src/transport';
 import { loadRig, rigClient, rigSshTransport, rigWorkerConnection, uniqueTaskQueue, type StackName } from './rig';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -35,9 +36,9 @@ export interface DeployRig {
   start(input: DeployInput, options?: { attach?: boolean }): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>>;
 }
 
-/** Runs `fn` with a worker polling a fresh task queue; the worker stops when `fn` ends. */
-export async function withDeployWorker<T>(fn: (rig: DeployRig) => Promise<T>): Promise<T> {
-  const transport = rigSshTransport();
+/** Runs `fn` with a worker polling a fresh task queue; the worker stops when `fn` ends. `transport`: the worker's reach to the VPS (default: straight to its sshd). */
+export async function withDeployWorker<T>(fn: (rig: DeployRig) => Promise<T>, options: { transport?: SshTransport } = {}): Promise<T> {
+  const transport = options.transport ?? rigSshTransport();
   const connection = await rigWorkerConnection();
   const { client, close } = await rigClient();
   const taskQueue = uniqueTaskQueue('deploy');

@@ -46,6 +46,7 @@ export interface DockerEvent {
   id?: string;
   Actor: { ID: string; Attributes: Record<string, string> };
   time: number;
+  timeNano: number;
 }
 
 /** Docker's event stream for one compose project, from now until stop(). */
