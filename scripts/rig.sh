@@ -498,8 +498,19 @@ rig_reset() {
     untag_pulled_images
     return
   fi
-  as_deploy "cd $dir && rm -rf .composure/lock && git checkout -q --force v1 && docker compose up -d --build --wait --remove-orphans --scale server=1 --scale client=1" \
-    >"$RIG_DIR/logs/reset-$stack.log" 2>&1 || die "reset of shop-$stack failed (log: $RIG_DIR/logs/reset-$stack.log)"
+  # Between tests only: a reset that fails once (Compose's --wait meeting a container that a
+  # test left stopping) is tried again, and the failure's log is shown, never overwritten.
+  local log=$RIG_DIR/logs/reset-$stack.log attempt
+  : >"$log"
+  for attempt in 1 2; do
+    echo "== attempt $attempt, $(date -u +%FT%TZ)" >>"$log"
+    if as_deploy "cd $dir && rm -rf .composure/lock && git checkout -q --force v1 && docker compose up -d --build --wait --remove-orphans --scale server=1 --scale client=1" >>"$log" 2>&1; then
+      return 0
+    fi
+    say "reset of shop-$stack failed (attempt $attempt); the end of $log:"
+    tail -n 20 "$log" >&2
+  done
+  die "reset of shop-$stack failed twice (log: $log)"
 }
 
 # Faults for the fault matrix (test/rig/fault-matrix.test.ts): stop and start parts on purpose.
