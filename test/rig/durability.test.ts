@@ -9,7 +9,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { startDeploy } from '../../src/client/deploy';
 import { statusQuery } from '../../src/messages';
-import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
+import { activityAttempts, prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
 import { formatReport, startLoad } from '../support/load';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { watchDockerEvents } from '../support/host-evidence';
@@ -75,12 +75,7 @@ describe('durability', { concurrency: false }, () => {
           assert.equal(result.outcome, 'succeeded', result.lastError);
           assert.equal(report.failed, 0, formatReport(report));
           assert.ok(tcp.connections > loginsBefore, `the worker logged in again after the drop (${loginsBefore} -> ${tcp.connections} logins)`);
-          const history = await handle.fetchHistory();
-          const events = history.events ?? [];
-          const stops = events
-            .filter((e) => e.activityTaskStartedEventAttributes)
-            .filter((e) => events.find((s) => Number(s.eventId) === Number(e.activityTaskStartedEventAttributes!.scheduledEventId))?.activityTaskScheduledEventAttributes?.activityType?.name === 'stopAndRemove')
-            .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+          const stops = (await activityAttempts(handle)).filter((a) => a.type === 'stopAndRemove').map((a) => a.attempt);
           assert.ok(stops.some((attempt) => attempt >= 2), `the stop step was retried: attempts ${stops.join(', ')}`);
           assert.equal(docker.signalsSent('15').get(old[0]!), 1, 'the retried stop did not stop the container again');
         },

@@ -14,12 +14,11 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkflowHandle } from '@temporalio/client';
 import { startDeploy } from '../../src/client/deploy';
 import type { DeployResult } from '../../src/deploy/types';
 import { statusQuery } from '../../src/messages';
 import { writeRigConfig } from '../support/cli';
-import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
+import { activityAttempts, prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
 import { composeInvocations, originFile, pushCommit, uniqueTag, watchDockerEvents } from '../support/host-evidence';
 import { deployUser, loadRig, rigClient, uniqueTaskQueue } from '../support/rig';
 import { exited, startWorkerProcess, untilStatus } from '../support/worker-process';
@@ -35,21 +34,6 @@ function pushSilentBuild(stack: 'traefik' | 'nginx', seconds: number): string {
   const stage = `FROM ${BUILD_BASE} AS compile\nRUN sleep ${seconds} && echo ${tag} > /compiled\n\n`;
   pushCommit(stack, 'v2', tag, { 'server/Dockerfile': `${stage}${dockerfile}\nCOPY --from=compile /compiled /etc/app/compiled\n` });
   return tag;
-}
-
-/** Attempts with which each activity type was started, from the run's history. */
-async function activityAttempts(handle: WorkflowHandle): Promise<Array<{ type: string; attempt: number; identity: string }>> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? [])
-    .filter((e) => e.activityTaskStartedEventAttributes)
-    .map((e) => {
-      const scheduled = (history.events ?? []).find((s) => Number(s.eventId) === Number(e.activityTaskStartedEventAttributes!.scheduledEventId));
-      return {
-        type: scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? '?',
-        attempt: e.activityTaskStartedEventAttributes!.attempt ?? 1,
-        identity: e.activityTaskStartedEventAttributes!.identity ?? '',
-      };
-    });
 }
 
 describe('every host command runs once', { concurrency: false }, () => {

@@ -1,7 +1,7 @@
 /** Deploys on the rig as the CLI will make them: config -> plan -> workflow, with a worker over SSH. */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { singleTransport } from '../../activities';
 import { prepareDeploy } from '../../src/client/prepare';
 import { startDeploy } from '../../src/client/deploy';
@@ -50,4 +50,22 @@ export async function withDeployWorker<T>(fn: (rig: DeployRig) => Promise<T>, op
     await transport.close();
     await connection.close();
   }
+}
+
+/**
+ * Each step's activity type, attempt and worker identity, from the run's history (which keeps one
+ * started event per step: the attempt that finished it).
+ */
+export async function activityAttempts(handle: WorkflowHandle): Promise<Array<{ type: string; attempt: number; identity: string }>> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? [])
+    .filter((e) => e.activityTaskStartedEventAttributes)
+    .map((e) => {
+      const scheduled = (history.events ?? []).find((s) => Number(s.eventId) === Number(e.activityTaskStartedEventAttributes!.scheduledEventId));
+      return {
+        type: scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? '?',
+        attempt: e.activityTaskStartedEventAttributes!.attempt ?? 1,
+        identity: e.activityTaskStartedEventAttributes!.identity ?? '',
+      };
+    });
 }
