@@ -284,6 +284,19 @@ function writeMatrix(rows: Row[]): void {
 }
 
 describe('fault × phase matrix', { concurrency: false }, () => {
+  // The other lane drops every session of the shared sshd (durability test): a matrix that
+  // reached the host through it lost its deploy's preparation in CI.
+  it('reaches the VPS only through its own sshd', async () => {
+    const tcp = await startTcpProxy({ host: rig.ssh.host, port: rig.faults.sshPort });
+    try {
+      resetStack('fault-nginx');
+      await prepareRigDeploy('fault-nginx', 'v2', { configFile: configThrough(tcp.port) });
+      assert.ok(tcp.connections >= 1, `the deploy was prepared over the matrix's sshd (${tcp.connections} logins through it)`);
+    } finally {
+      await tcp.close();
+    }
+  });
+
   it('every fault in every phase ends cleanly, under load, for both proxies', { timeout: 60 * 60_000 }, async () => {
     const rows: Row[] = [];
     for (const cell of CELLS) {

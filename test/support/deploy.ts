@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config/load';
 import type { DeployInput } from '../../src/deploy/types';
 import type { deployWorkflow } from '../../workflows/deploy/workflow';
 import { createWorker } from '../../worker/create';
-import type { SshTransport } from '../../src/transport';
+import { transportForHost, type SshTransport } from '../../src/transport';
 import { loadRig, rigClient, rigSshTransport, rigWorkerConnection, uniqueTaskQueue, type StackName } from './rig';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -21,10 +21,12 @@ export function resetStack(name: StackName): void {
 
 export async function prepareRigDeploy(name: StackName, ref: string, options: { bakeMs?: number; configFile?: string } = {}): Promise<DeployInput> {
   const rig = loadRig();
-  const config = loadConfig(options.configFile ?? path.join(rig.rigDir, 'composure.yml'));
-  const transport = rigSshTransport();
+  const configFile = options.configFile ?? path.join(rig.rigDir, 'composure.yml');
+  const env = loadConfig(configFile).environments[name]!;
+  // The config's own host, as the CLI would reach it: a test with its own sshd never touches the shared one.
+  const transport = transportForHost(env.host, { baseDir: path.dirname(configFile) });
   try {
-    return await prepareDeploy(transport, config.environments[name]!, { ref, bakeMs: options.bakeMs, requestedBy: 'rig-test' });
+    return await prepareDeploy(transport, env, { ref, bakeMs: options.bakeMs, requestedBy: 'rig-test' });
   } finally {
     await transport.close();
   }
