@@ -86,6 +86,29 @@ export function stopContainers(ids: readonly string[], timeoutSeconds: number): 
 }
 
 /**
+ * Stops IDS (as stopContainers), then at once sends SIGNAL to SIGNALLED: an nginx proxy
+ * reloads the moment the old containers have left Docker's DNS, so no request waits on an
+ * address that no longer answers. One command, so no round trip runs between the two. The
+ * signal goes out whether or not the stop succeeded: the proxy must forget whatever left.
+ */
+export function stopThenSignal(ids: readonly string[], timeoutSeconds: number, signalled: readonly string[], signal: ContainerSignal): string[] {
+  const time = wholeSeconds(timeoutSeconds, 'stop timeout');
+  const stop = containerIds(ids);
+  const targets = nonEmpty(signalled, 'signalled container list').map((id) => signalContainer(id, signal).at(-1)!);
+  return ['sh', '-c', STOP_THEN_SIGNAL, 'sh', String(time), signal, String(targets.length), ...targets, ...stop];
+}
+
+// $1 grace, $2 signal, $3 how many to signal; then those ids, then the ids to stop. $p collects
+// the signalled ids and is split unquoted on purpose: it only ever holds validated hex ids.
+const STOP_THEN_SIGNAL = [
+  't=$1; s=$2; m=$3; shift 3; p=; i=0',
+  'while [ "$i" -lt "$m" ]; do p="$p $1"; shift; i=$((i+1)); done',
+  'docker stop --time "$t" "$@"; rc=$?',
+  'docker kill --signal "$s" $p >/dev/null || [ "$rc" -ne 0 ] || rc=1',
+  'exit "$rc"',
+].join('\n');
+
+/**
  * Removes stopped containers. Deliberately without `-f`: Docker then refuses
  * to remove a running container, so an id mixed up by a bug cannot take down
  * one that is serving. Stop first (stopContainers).

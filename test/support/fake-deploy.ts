@@ -176,6 +176,11 @@ export class FakeHost {
         log(`stopAndRemove ${ids.join(',')}`);
         for (const service of Object.keys(this.containers)) this.containers[service] = this.containers[service]!.filter((id) => !ids.includes(id));
       },
+      retireOld: async (_target, _service, ids) => {
+        log(`retireOld ${ids.join(',')}`);
+        for (const service of Object.keys(this.containers)) this.containers[service] = this.containers[service]!.filter((id) => !ids.includes(id));
+        return {};
+      },
       recordRelease: async () => {
         log('recordRelease');
       },

@@ -1,5 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
   compose,
   composeBuild,
@@ -27,6 +31,7 @@ import {
   removeImages,
   signalContainer,
   stopContainers,
+  stopThenSignal,
   tagImage,
   type ContainerSignal,
 } from '../../src/commands/docker';
@@ -205,6 +210,27 @@ describe('docker', () => {
     assert.deepEqual(inspectContainers([ID1, ID2]), ['docker', 'inspect', '--type', 'container', ID1, ID2]);
     refuses(() => inspectContainers([]));
     for (const bad of BAD_IDS) refuses(() => inspectContainers([ID1, bad]), 'container id');
+  });
+
+  it('stopThenSignal: one docker stop for every container, then the signal to each proxy, even when the stop failed', () => {
+    // A fake docker on PATH logs each call; the script is what the host runs.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'composure-stop-signal-'));
+    writeFileSync(path.join(dir, 'docker'), `#!/bin/sh\necho "$*" >> "${dir}/calls"\n[ "$1" != stop ] || exit "\${STOP_EXIT:-0}"\n`, { mode: 0o755 });
+    const run = (argv: string[], stopExit: number) => {
+      rmSync(path.join(dir, 'calls'), { force: true });
+      const r = spawnSync(argv[0]!, argv.slice(1), { env: { PATH: `${dir}:/usr/bin:/bin`, STOP_EXIT: String(stopExit) }, encoding: 'utf8' });
+      return { code: r.status, calls: readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') };
+    };
+    const PROXY = 'fedcba987654';
+    const argv = stopThenSignal([ID1, ID2], 30, [PROXY], 'HUP');
+    assert.equal(argv[0], 'sh');
+    assert.deepEqual(run(argv, 0), { code: 0, calls: [`stop --time 30 ${ID1} ${ID2}`, `kill --signal HUP ${PROXY}`] });
+    assert.deepEqual(run(argv, 1), { code: 1, calls: [`stop --time 30 ${ID1} ${ID2}`, `kill --signal HUP ${PROXY}`] });
+    assert.deepEqual(run(stopThenSignal([ID1], 5, [PROXY, ID2], 'HUP'), 0).calls, [`stop --time 5 ${ID1}`, `kill --signal HUP ${PROXY} ${ID2}`]);
+    refuses(() => stopThenSignal([], 10, [PROXY], 'HUP'));
+    refuses(() => stopThenSignal([ID1], 10, [], 'HUP'));
+    for (const bad of BAD_IDS) refuses(() => stopThenSignal([ID1], 10, [bad], 'HUP'), 'container id');
+    refuses(() => stopThenSignal([ID1], 10, [PROXY], asAny<'HUP'>('HUP; id')), 'signal');
   });
 
   it('stopContainers', () => {

@@ -10,6 +10,7 @@ import { sleep } from '@temporalio/workflow';
 import type { DeployTarget, ServiceProgress } from '../../src/deploy/types';
 import type { ServicePlan } from '../../src/plan/types';
 import { steps, stepsFor } from './activities';
+import { retireOld } from './retire';
 import { gateOf, short, type Applied } from './applied';
 
 export async function rolloutInBatches(target: DeployTarget, plan: ServicePlan, rec: Applied, progress: ServiceProgress): Promise<void> {
@@ -61,14 +62,9 @@ export async function rolloutInBatches(target: DeployTarget, plan: ServicePlan, 
       progress.state = 'stopping-old';
       rec.stage = 'old-stopped';
       rec.oldStopped.push(...leaving);
-      await stepsFor(plan.stopGraceMs).stopAndRemove.executeWithOptions({ summary: `${label}: stop ${short(leaving).join(', ')} (grace ${plan.stopGraceMs / 1000}s)` }, [
-        target,
-        leaving,
-        plan.stopGraceMs,
-      ]);
+      await retireOld(target, plan, `${label}: stop ${short(leaving).join(', ')} (grace ${plan.stopGraceMs / 1000}s) and drop them from the proxy`, leaving, rec.newIds);
       remainingOld = remainingOld.filter((id) => !leaving.includes(id));
       progress.oldContainers = short(remainingOld);
-      await steps.switchTraffic.executeWithOptions({ summary: `${label}: drop the stopped containers from the proxy` }, [target, service, rec.newIds]);
     }
     if (batch < batches && plan.batchDelayMs > 0) {
       progress.state = 'batch-delay';

@@ -8,6 +8,7 @@ import type { DeployTarget, ServiceProgress } from '../../src/deploy/types';
 import type { ServicePlan } from '../../src/plan/types';
 import { steps, stepsFor, undo, undoFor } from './activities';
 import { rolloutInBatches } from './batches';
+import { retireOld } from './retire';
 import { gateOf, short, type Applied } from './applied';
 
 export type { Applied } from './applied';
@@ -56,13 +57,7 @@ export async function rolloutService(target: DeployTarget, plan: ServicePlan, ol
   await sleep(plan.drainMs);
   progress.state = 'stopping-old';
   rec.stage = 'old-stopped';
-  await stepsFor(plan.stopGraceMs).stopAndRemove.executeWithOptions({ summary: `${service}: stop ${short(oldIds).join(', ')} (grace ${plan.stopGraceMs / 1000}s)` }, [
-    target,
-    oldIds,
-    plan.stopGraceMs,
-  ]);
-  // nginx still lists the old containers' addresses until it reloads.
-  await steps.switchTraffic.executeWithOptions({ summary: `${service}: drop the old containers from the proxy` }, [target, service, rec.newIds]);
+  await retireOld(target, plan, `${service}: stop ${short(oldIds).join(', ')} (grace ${plan.stopGraceMs / 1000}s) and drop them from the proxy`, oldIds, rec.newIds);
 }
 
 /** Undoes one service: the old version keeps (or regains) the traffic, start-first where it can. */
@@ -75,12 +70,15 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
     // one may already take traffic: Traefik routes by health), and let the proxy forget them.
     const current = await undo.listContainers(target, service);
     const extra = current.filter((id) => !rec.oldIds.includes(id));
-    await undoFor(plan.stopGraceMs).stopAndRemove.executeWithOptions({ summary: `${service}: stop the new ${short(extra).join(', ')}` }, [target, extra, plan.stopGraceMs]);
-    // Before any switch the proxy's view is the one the old containers had: an nginx reload
-    // here would only risk resetting idle client connections. (Runs recorded before this
-    // change re-switched; the patch keeps replaying them as they ran.)
-    const proxyUntouched = rec.stage === 'started' && patched('undo-skips-untouched-proxy');
-    if (!proxyUntouched) await undo.switchTraffic(target, service, rec.oldIds);
+    if (rec.stage === 'started') {
+      await undoFor(plan.stopGraceMs).stopAndRemove.executeWithOptions({ summary: `${service}: stop the new ${short(extra).join(', ')}` }, [target, extra, plan.stopGraceMs]);
+      // Before any switch the proxy's view is the one the old containers had: an nginx reload
+      // here would only risk resetting idle client connections. (Runs recorded before this
+      // change re-switched; the patch keeps replaying them as they ran.)
+      if (!patched('undo-skips-untouched-proxy')) await undo.switchTraffic(target, service, rec.oldIds);
+    } else {
+      await retireOld(target, plan, `${service}: stop the new ${short(extra).join(', ')} and give the proxy back to the old`, extra, rec.oldIds, 'undo');
+    }
   } else if (plan.strategy === 'stop-first') {
     const current = await undo.listContainers(target, service);
     const restored = await undo.recreate.executeWithOptions({ summary: `${service}: recreate with the previous image` }, [target, service, current]);
@@ -116,8 +114,7 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
     await undo.switchTraffic(target, service, restored);
     await sleep(plan.drainMs);
     const leaving = current.filter(isNew);
-    await undoFor(plan.stopGraceMs).stopAndRemove.executeWithOptions({ summary: `${service}: stop the new ${short(leaving).join(', ')}` }, [target, leaving, plan.stopGraceMs]);
-    await undo.switchTraffic(target, service, restored);
+    await retireOld(target, plan, `${service}: stop the new ${short(leaving).join(', ')} and drop them from the proxy`, leaving, restored, 'undo');
   }
   progress.state = 'rolled-back';
 }
