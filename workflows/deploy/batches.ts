@@ -10,7 +10,7 @@ import { sleep } from '@temporalio/workflow';
 import type { DeployTarget, ServiceProgress } from '../../src/deploy/types';
 import type { ServicePlan } from '../../src/plan/types';
 import { steps, stepsFor } from './activities';
-import { retireOld } from './retire';
+import { drain, retireOld } from './retire';
 import { gateOf, short, type Applied } from './applied';
 
 export async function rolloutInBatches(target: DeployTarget, plan: ServicePlan, rec: Applied, progress: ServiceProgress): Promise<void> {
@@ -55,7 +55,7 @@ export async function rolloutInBatches(target: DeployTarget, plan: ServicePlan, 
     rec.servingIds = [...rec.newIds];
 
     progress.state = 'draining';
-    await sleep(plan.drainMs);
+    await drain(target, plan, label, rec.newIds);
     // The last batch takes every old container that is left (the replica count may have changed).
     const leaving = batch === batches ? remainingOld : remainingOld.slice(0, plan.parallelism);
     if (leaving.length > 0) {

@@ -8,7 +8,7 @@ import type { DeployTarget, ServiceProgress } from '../../src/deploy/types';
 import type { ServicePlan } from '../../src/plan/types';
 import { steps, stepsFor, undo, undoFor } from './activities';
 import { rolloutInBatches } from './batches';
-import { retireOld } from './retire';
+import { drain, retireOld } from './retire';
 import { gateOf, short, type Applied } from './applied';
 
 export type { Applied } from './applied';
@@ -54,7 +54,7 @@ export async function rolloutService(target: DeployTarget, plan: ServicePlan, ol
   if (plan.strategy === 'stop-first') return;
 
   progress.state = 'draining';
-  await sleep(plan.drainMs);
+  await drain(target, plan, service, rec.newIds);
   progress.state = 'stopping-old';
   rec.stage = 'old-stopped';
   await retireOld(target, plan, `${service}: stop ${short(oldIds).join(', ')} (grace ${plan.stopGraceMs / 1000}s) and drop them from the proxy`, oldIds, rec.newIds);
