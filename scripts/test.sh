@@ -36,10 +36,11 @@ if [ "$what" != unit ]; then
 fi
 
 shopt -s globstar nullglob
-# Two lanes that share nothing run side by side: the fault matrix, which has
-# its own stacks, Temporal server and sshd on the rig (and restarts them), and
-# everything else. Within a lane, one file at a time: its tests share stacks.
-faults=(test/rig/fault-matrix.test.ts)
+# Two lanes that share nothing run side by side: the tests on the fault matrix's
+# own stacks, Temporal server and sshd (the matrix restarts them; the plain
+# stacks and the exactly-once tests use them too), and everything else. Within a
+# lane, one file at a time: its tests share stacks.
+faults=(test/rig/fault-matrix.test.ts test/rig/plain-stacks.test.ts test/rig/exactly-once.test.ts)
 files=()
 [ "$what" = rig ] || files+=(test/unit/**/*.test.ts)
 if [ "$what" != unit ]; then
@@ -50,19 +51,20 @@ fi
 [ ${#files[@]} -gt 0 ] || { echo "ERROR: no test files found" >&2; exit 1; }
 logs=$(mktemp -d)
 lane() { node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@" 2>&1; }
-step "node --test: ${#files[@]} files, and ${#faults[@]} beside them (the fault matrix)"
+step "node --test: ${#files[@]} files, and ${#faults[@]} beside them (the fault matrix, the plain stacks, exactly-once)"
 faults_pid=
-# The matrix lane's output is shown when it is done; the main lane's as it runs.
+# The second lane's output is shown when it is done; the main lane's as it runs.
 if [ ${#faults[@]} -gt 0 ]; then lane "${faults[@]}" >"$logs/faults" & faults_pid=$!; fi
 rc=0
 lane "${files[@]}" | tee "$logs/main" || rc=$?
 if [ -n "$faults_pid" ]; then
   wait "$faults_pid" || rc=$?
-  step "the fault matrix lane"
+  step "the lane of the fault matrix, the plain stacks and exactly-once"
   cat "$logs/faults"
 fi
 # One closing line over both lanes.
 count() { cat "$logs"/* | sed -n "s/^ℹ $1 \([0-9]*\)\$/\1/p" | awk '{ n += $1 } END { print n + 0 }'; }
 step "done"
-printf '%s passed, %s failed, %s skipped\n' "$(count pass)" "$(count fail)" "$(count skipped)"
+# A known defect's test (node:test `todo`, naming its issue) runs and reports, without failing the run.
+printf '%s passed, %s failed, %s skipped, %s todo (a known defect each, named in the test)\n' "$(count pass)" "$(count fail)" "$(count skipped)" "$(count todo)"
 exit "$rc"

@@ -17,18 +17,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startDeploy } from '../../src/client/deploy';
 import type { DeployResult } from '../../src/deploy/types';
 import { statusQuery } from '../../src/messages';
-import { writeRigConfig } from '../support/cli';
-import { activityAttempts, prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
+import { activityAttempts, prepareRigDeploy, resetStack, rigConfigVia, withDeployWorker } from '../support/deploy';
 import { composeInvocations, originFile, pushCommit, uniqueTag, watchDockerEvents } from '../support/host-evidence';
-import { deployUser, loadRig, rigClient, uniqueTaskQueue } from '../support/rig';
+import { deployUser, loadRig, rigClient, rigSshTransport, uniqueTaskQueue } from '../support/rig';
 import { exited, startWorkerProcess, untilStatus } from '../support/worker-process';
 
 const rig = loadRig();
+// The fault matrix's lane: its stacks, Temporal server and sshd (test/rig/fault-matrix.test.ts runs
+// there too, one file at a time), so this file runs beside the main lane.
+const T = 'fault-traefik' as const;
+const N = 'fault-nginx' as const;
+const own = { temporalAddress: rig.faults.temporalAddress };
+const configFile = (envExtra: Record<string, unknown> = {}) => rigConfigVia(rig.faults.sshPort, envExtra);
+const worker = () => ({ ...own, transport: rigSshTransport({ port: rig.faults.sshPort }) });
 /** The rig's debootstrap image: a base with a shell, for a build stage (the app's own image is FROM scratch). */
 const BUILD_BASE = 'composure-fixture/debian-nginx:bookworm';
 
 /** A commit whose server build has a stage that works silently for SECONDS (unique, so no layer cache helps). */
-function pushSilentBuild(stack: 'traefik' | 'nginx', seconds: number): string {
+function pushSilentBuild(stack: typeof T, seconds: number): string {
   const tag = uniqueTag('silent-build');
   const dockerfile = originFile(stack, 'v2', 'server/Dockerfile');
   const stage = `FROM ${BUILD_BASE} AS compile\nRUN sleep ${seconds} && echo ${tag} > /compiled\n\n`;
@@ -38,29 +44,29 @@ function pushSilentBuild(stack: 'traefik' | 'nginx', seconds: number): string {
 
 describe('every host command runs once', { concurrency: false }, () => {
   it('a build stage silent for 40 s builds once, and the deploy succeeds', async () => {
-    resetStack('traefik');
-    const ref = pushSilentBuild('traefik', 40);
+    resetStack(T);
+    const ref = pushSilentBuild(T, 40);
     const since = Date.now() / 1000;
-    const input = await prepareRigDeploy('traefik', ref);
+    const input = await prepareRigDeploy(T, ref, { configFile: configFile() });
     await withDeployWorker(async ({ start }) => {
       const handle = await start(input);
       const result: DeployResult = await handle.result();
       assert.equal(result.outcome, 'succeeded', result.lastError);
-      const builds = composeInvocations('shop-traefik', since, 'build');
+      const builds = composeInvocations(rig.stacks[T].project, since, 'build');
       assert.equal(builds.length, 1, `docker compose build ran ${builds.length} times on the host: ${JSON.stringify(builds)}`);
       const attempts = (await activityAttempts(handle)).filter((a) => a.type === 'build');
       assert.deepEqual(attempts.map((a) => a.attempt), [1], 'one build activity, never retried');
       console.log(`silent build: docker compose build ran ${builds.length}x; build activity attempts ${attempts.map((a) => a.attempt).join(',')}`);
-    });
-    assert.equal((await fetch(`${rig.stacks.traefik.url}/api/`)).headers.get('x-app-version'), 'v2');
+    }, worker());
+    assert.equal((await fetch(`${rig.stacks[T].url}/api/`)).headers.get('x-app-version'), 'v2');
   });
 
   it('a pre-deploy hook silent for 30 s runs once, and the deploy succeeds', async () => {
-    resetStack('nginx');
+    resetStack(N);
     const since = Date.now() / 1000;
-    const { file } = writeRigConfig({ hooks: { pre_deploy: [{ service: 'server', command: ['migrate', '30'], timeout: '2m' }] } });
-    const input = await prepareRigDeploy('nginx', 'v2', { configFile: file });
-    const docker = watchDockerEvents('shop-nginx');
+    const file = configFile({ hooks: { pre_deploy: [{ service: 'server', command: ['migrate', '30'], timeout: '2m' }] } });
+    const input = await prepareRigDeploy(N, 'v2', { configFile: file });
+    const docker = watchDockerEvents(rig.stacks[N].project);
     await docker.ready;
     await withDeployWorker(async ({ start }) => {
       const handle = await start(input);
@@ -68,34 +74,34 @@ describe('every host command runs once', { concurrency: false }, () => {
       await docker.stop();
       assert.equal(result.outcome, 'succeeded', result.lastError);
       const oneOffs = docker.created('server', 'oneoff');
-      const runs = composeInvocations('shop-nginx', since, 'run');
+      const runs = composeInvocations(rig.stacks[N].project, since, 'run');
       assert.equal(oneOffs.length, 1, `hook containers created: ${oneOffs.length}`);
       assert.equal(runs.length, 1, `docker compose run ran ${runs.length} times: ${JSON.stringify(runs)}`);
       const attempts = (await activityAttempts(handle)).filter((a) => a.type === 'runHook');
       assert.deepEqual(attempts.map((a) => a.attempt), [1]);
       console.log(`silent hook: ${oneOffs.length} hook container, docker compose run ${runs.length}x`);
-    });
+    }, worker());
   });
 
   it('an app that drains for 70 s (stop_grace_period 90s) is stopped once, and the deploy succeeds', async () => {
-    resetStack('traefik');
-    const dir = rig.stacks.traefik.dir;
-    const compose = originFile('traefik', 'v1', 'docker-compose.yml');
+    resetStack(T);
+    const dir = rig.stacks[T].dir;
+    const compose = originFile(T, 'v1', 'docker-compose.yml');
     const slowDrain = compose
       .replace(/(server:[\s\S]*?DRAIN_SECONDS: )"4"/, '$1"70"')
       .replace(/(server:[\s\S]*?stop_grace_period: )30s/, '$190s');
     assert.notEqual(slowDrain, compose);
     const from = uniqueTag('slow-drain');
-    pushCommit('traefik', 'v1', from, { 'docker-compose.yml': slowDrain });
+    pushCommit(T, 'v1', from, { 'docker-compose.yml': slowDrain });
     const to = uniqueTag('slow-drain-v2');
-    pushCommit('traefik', from, to, { 'server/VERSION': 'v2\n' });
+    pushCommit(T, from, to, { 'server/VERSION': 'v2\n' });
     // The running version is the slow drainer: it is the one the deploy must stop.
     deployUser(`cd ${dir} && git fetch -q origin --tags && git checkout -q ${from} && docker compose up -d --wait`);
-    const docker = watchDockerEvents('shop-traefik');
+    const docker = watchDockerEvents(rig.stacks[T].project);
     await docker.ready;
     try {
-      const old = deployUser(`docker ps -q --no-trunc --filter label=com.docker.compose.project=shop-traefik --filter label=com.docker.compose.service=server`);
-      const input = await prepareRigDeploy('traefik', to);
+      const old = deployUser(`docker ps -q --no-trunc --filter label=com.docker.compose.project=${rig.stacks[T].project} --filter label=com.docker.compose.service=server`);
+      const input = await prepareRigDeploy(T, to, { configFile: configFile() });
       await withDeployWorker(async ({ start }) => {
         const started = Date.now();
         const handle = await start(input);
@@ -108,7 +114,7 @@ describe('every host command runs once', { concurrency: false }, () => {
         assert.deepEqual(stops.map((a) => a.attempt), [1], `one step retired the old container, at its first attempt: ${JSON.stringify(stops)}`);
         assert.ok(Date.now() - started > 70_000, 'the deploy waited for the drain');
         console.log(`long drain: SIGTERM sent ${terms}x; deploy took ${Math.round((Date.now() - started) / 1000)} s`);
-      });
+      }, worker());
     } finally {
       await docker.stop();
       // The slow drainer would make the next reset wait 70 s for it.
@@ -118,28 +124,28 @@ describe('every host command runs once', { concurrency: false }, () => {
 
   for (const grace of ['2m', '1s'] as const) {
     it(`a worker SIGTERMed mid-build (shutdown grace ${grace}): the build runs once, and another worker finishes the deploy`, async () => {
-      resetStack('traefik');
-      const ref = pushSilentBuild('traefik', 20);
+      resetStack(T);
+      const ref = pushSilentBuild(T, 20);
       const since = Date.now() / 1000;
-      const input = await prepareRigDeploy('traefik', ref);
+      const input = await prepareRigDeploy(T, ref, { configFile: configFile() });
       const taskQueue = uniqueTaskQueue('shutdown');
-      const { client, close } = await rigClient();
-      const first = startWorkerProcess(taskQueue, { COMPOSURE_SHUTDOWN_GRACE: grace });
+      const { client, close } = await rigClient({ ...rig, temporal: { ...rig.temporal, address: rig.faults.temporalAddress } });
+      const first = startWorkerProcess(taskQueue, { COMPOSURE_SHUTDOWN_GRACE: grace, TEMPORAL_ADDRESS: rig.faults.temporalAddress });
       let second: ChildProcess | undefined;
       try {
         const handle = await startDeploy(client, input, { taskQueue });
         await untilStatus(() => handle.query(statusQuery), (s) => s.phase === 'building');
-        while (composeInvocations('shop-traefik', since, 'build').length === 0) await sleep(100);
+        while (composeInvocations(rig.stacks[T].project, since, 'build').length === 0) await sleep(100);
         await sleep(2_000);
         const termAt = Date.now();
         first.kill('SIGTERM');
-        second = startWorkerProcess(taskQueue);
+        second = startWorkerProcess(taskQueue, { TEMPORAL_ADDRESS: rig.faults.temporalAddress });
         const code = await exited(first);
         const stoppedAfter = Date.now() - termAt;
         assert.equal(code, 0, 'the worker exits cleanly on SIGTERM');
         const result = await handle.result();
         assert.equal(result.outcome, 'succeeded', result.lastError);
-        const builds = composeInvocations('shop-traefik', since, 'build');
+        const builds = composeInvocations(rig.stacks[T].project, since, 'build');
         assert.equal(builds.length, 1, `docker compose build ran ${builds.length} times: ${JSON.stringify(builds)}`);
         // History keeps the started event of the attempt that finished the step.
         const attempts = (await activityAttempts(handle)).filter((a) => a.type === 'build');

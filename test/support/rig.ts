@@ -10,7 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { pinnedKeysFor, SshTransport, type PinnedKey, type SshTarget } from '../../src/transport';
 
 /** The git stacks are named after their proxy; `images` deploys registry images by tag (behind Traefik). */
-export type StackName = 'traefik' | 'nginx' | 'images' | 'fault-traefik' | 'fault-nginx';
+export type StackName = 'traefik' | 'nginx' | 'images' | 'fault-traefik' | 'fault-nginx' | 'plain-traefik' | 'plain-nginx';
 
 export interface RigStack {
   project: string;
