@@ -17,19 +17,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { parse, stringify } from 'yaml';
 import { startDeploy } from '../../src/client/deploy';
 import type { DeployResult, DeployStatus } from '../../src/deploy/types';
 import { statusQuery } from '../../src/messages';
-import { prepareRigDeploy, resetStack } from '../support/deploy';
+import { prepareRigDeploy, resetStack, rigConfigVia } from '../support/deploy';
 import { composeInvocations, watchDockerEvents } from '../support/host-evidence';
-import { formatReport, startLoad, type LoadReport } from '../support/load';
+import { downtimeProblems, formatReport, resendsAllowed, startLoad, type LoadReport } from '../support/load';
 import { loadRig, uniqueTaskQueue, type StackName } from '../support/rig';
 import { startTcpProxy } from '../support/tcp-proxy';
 import { exited, startWorkerProcess } from '../support/worker-process';
@@ -78,23 +76,15 @@ interface Row {
   expected: string;
   failed: number;
   total: number;
+  /** Requests resent after a stale keep-alive reset. */
+  resent: number;
+  /** p99 / max latency (ms) in the steady state before the deploy, and during it. */
+  latency: string;
   containers: string;
   commands: string;
   clean: boolean;
   problems: string[];
   seconds: number;
-}
-
-/** A composure.yml whose SSH goes through PORT (a proxy on loopback), with the rig's host key pinned for it. */
-function configThrough(port: number): string {
-  const config = parse(readFileSync(path.join(rig.rigDir, 'composure.yml'), 'utf8')) as { host: { ssh: Record<string, unknown> } };
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'composure-matrix-'));
-  const key = readFileSync(rig.ssh.hostKeyPath, 'utf8').trim().split(' ').slice(0, 2).join(' ');
-  writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${key}\n`);
-  config.host.ssh.port = port;
-  config.host.ssh.known_hosts = path.join(dir, 'known_hosts');
-  writeFileSync(path.join(dir, 'composure.yml'), stringify(config));
-  return path.join(dir, 'composure.yml');
 }
 
 function rigFault(name: 'restart-temporal' | 'stop-sshd' | 'start-sshd'): void {
@@ -141,7 +131,7 @@ async function runCell(proxy: Proxy, cell: Cell): Promise<Row> {
   const tcp = cell.fault === 'SSH silently dropped' ? await startTcpProxy({ host: rig.ssh.host, port: rig.faults.sshPort }) : undefined;
   const ref = cell.phase === 'compensation' ? 'never-healthy' : 'v2';
   const expected = cell.phase === 'compensation' ? 'rolled_back' : 'succeeded';
-  const input = await prepareRigDeploy(name, ref, { bakeMs: cell.phase === 'bake' ? 8_000 : 0, configFile: configThrough(tcp?.port ?? rig.faults.sshPort) });
+  const input = await prepareRigDeploy(name, ref, { bakeMs: cell.phase === 'bake' ? 8_000 : 0, configFile: rigConfigVia(tcp?.port ?? rig.faults.sshPort) });
   const taskQueue = uniqueTaskQueue(`matrix-${proxy}`);
   const connection = await Connection.connect({ address: rig.faults.temporalAddress });
   const client = new Client({ connection, namespace: rig.temporal.namespace });
@@ -152,6 +142,7 @@ async function runCell(proxy: Proxy, cell: Cell): Promise<Row> {
   await docker.ready;
   const since = Date.now() / 1000;
   const load = startLoad({ url: `${stack.url}/api/`, paths: ['/api/', '/api/', '/api/slow'], ratePerSecond: 50, durationMs: 240_000 });
+  await load.steady();
   let guard: ChildProcess | undefined;
   let faultedAt = '';
   let result: DeployResult | undefined;
@@ -198,7 +189,8 @@ async function runCell(proxy: Proxy, cell: Cell): Promise<Row> {
     report = await load.stop();
     await docker.stop();
     if (result.outcome !== expected) problems.push(`outcome ${result.outcome}, expected ${expected}: ${result.lastError ?? ''}`);
-    if (report.failed > 0) problems.push(`failed requests: ${formatReport(report)}`);
+    const downtime = downtimeProblems(report, { resends: resendsAllowed(proxy) });
+    if (downtime.length > 0) problems.push(`${downtime.join(', ')}: ${formatReport(report)}`);
     const steps = await scheduledSteps(handle);
     const builds = composeInvocations(stack.project, since, 'build').length;
     const ups = composeInvocations(stack.project, since, 'up').length;
@@ -221,6 +213,8 @@ async function runCell(proxy: Proxy, cell: Cell): Promise<Row> {
       expected,
       failed: report.failed,
       total: report.total,
+      resent: report.retriedStaleConnections,
+      latency: `${report.steadyLatencyMs?.p99} / ${report.steadyLatencyMs?.max} → ${report.deployLatencyMs?.p99} / ${report.deployLatencyMs?.max}`,
       containers: containers.text,
       commands: `build ${builds}/${steps.build ?? 0}, up ${ups}/${upSteps}, SIGTERM ≤ ${maxTerm} per container`,
       clean: problems.length === 0,
@@ -237,6 +231,8 @@ async function runCell(proxy: Proxy, cell: Cell): Promise<Row> {
       expected,
       failed: report?.failed ?? -1,
       total: report?.total ?? -1,
+      resent: report?.retriedStaleConnections ?? -1,
+      latency: '',
       containers: containersOf(stack.project).text,
       commands: '',
       clean: false,
@@ -270,11 +266,14 @@ function writeMatrix(rows: Row[]): void {
     'shows the phase. "commands" compares what ran on the host (the rig\'s Compose audit log, Docker events)',
     'with the steps the workflow scheduled: `build 1/1` is one `docker compose build` for one build step.',
     '',
-    '| fault | phase (status when hit) | proxy | outcome | failed / total requests | containers after | host commands | clean | time |',
-    '|---|---|---|---|---|---|---|---|---|',
+    'Latency is p99 / max in ms, in the steady state just before the deploy → during it; a cell is clean',
+    'only within 500 ms (p99) and 1.5 s (max) of the steady state (test/support/load.ts).',
+    '',
+    '| fault | phase (status when hit) | proxy | outcome | failed / total requests | resent | latency | containers after | host commands | clean | time |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.fault} | ${r.phase} (${r.faultedAt || '?'}) | ${r.proxy} | ${r.outcome} | ${r.failed} / ${r.total} | ${r.containers} | ${r.commands} | ${r.clean ? 'yes' : `**no**: ${r.problems.join('; ').replace(/\|/g, '/')}`} | ${r.seconds} s |`,
+        `| ${r.fault} | ${r.phase} (${r.faultedAt || '?'}) | ${r.proxy} | ${r.outcome} | ${r.failed} / ${r.total} | ${r.resent} | ${r.latency} | ${r.containers} | ${r.commands} | ${r.clean ? 'yes' : `**no**: ${r.problems.join('; ').replace(/\|/g, '/')}`} | ${r.seconds} s |`,
     ),
     '',
     `${rows.filter((r) => r.clean).length} of ${rows.length} cells clean.`,
@@ -290,7 +289,7 @@ describe('fault × phase matrix', { concurrency: false }, () => {
     const tcp = await startTcpProxy({ host: rig.ssh.host, port: rig.faults.sshPort });
     try {
       resetStack('fault-nginx');
-      await prepareRigDeploy('fault-nginx', 'v2', { configFile: configThrough(tcp.port) });
+      await prepareRigDeploy('fault-nginx', 'v2', { configFile: rigConfigVia(tcp.port) });
       assert.ok(tcp.connections >= 1, `the deploy was prepared over the matrix's sshd (${tcp.connections} logins through it)`);
     } finally {
       await tcp.close();

@@ -1,6 +1,10 @@
 /** Deploys on the rig as the CLI will make them: config -> plan -> workflow, with a worker over SSH. */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { parse, stringify } from 'yaml';
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { singleTransport } from '../../activities';
 import { prepareDeploy } from '../../src/client/prepare';
@@ -38,11 +42,17 @@ export interface DeployRig {
   start(input: DeployInput, options?: { attach?: boolean }): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>>;
 }
 
-/** Runs `fn` with a worker polling a fresh task queue; the worker stops when `fn` ends. `transport`: the worker's reach to the VPS (default: straight to its sshd). */
-export async function withDeployWorker<T>(fn: (rig: DeployRig) => Promise<T>, options: { transport?: SshTransport } = {}): Promise<T> {
+/**
+ * Runs `fn` with a worker polling a fresh task queue; the worker stops when `fn` ends.
+ * `transport`: the worker's reach to the VPS (default: straight to its sshd);
+ * `temporalAddress`: another Temporal server than the rig's main one.
+ */
+export async function withDeployWorker<T>(fn: (rig: DeployRig) => Promise<T>, options: { transport?: SshTransport; temporalAddress?: string } = {}): Promise<T> {
   const transport = options.transport ?? rigSshTransport();
-  const connection = await rigWorkerConnection();
-  const { client, close } = await rigClient();
+  const base = loadRig();
+  const rig = options.temporalAddress ? { ...base, temporal: { ...base.temporal, address: options.temporalAddress } } : base;
+  const connection = await rigWorkerConnection(rig);
+  const { client, close } = await rigClient(rig);
   const taskQueue = uniqueTaskQueue('deploy');
   const worker = await createWorker({ connection, taskQueue, transport: singleTransport(transport) });
   try {
@@ -52,6 +62,18 @@ export async function withDeployWorker<T>(fn: (rig: DeployRig) => Promise<T>, op
     await transport.close();
     await connection.close();
   }
+}
+
+/** Each scheduled step in order: its activity type, and when it was scheduled and completed (epoch ms; undefined if it never completed). */
+export async function stepTimes(handle: WorkflowHandle): Promise<Array<{ type: string; scheduledAt: number; completedAt?: number }>> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+  return events
+    .filter((e) => e.activityTaskScheduledEventAttributes)
+    .map((e) => {
+      const done = events.find((c) => Number(c.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(e.eventId));
+      return { type: e.activityTaskScheduledEventAttributes!.activityType?.name ?? '?', scheduledAt: ms(e.eventTime), completedAt: done ? ms(done.eventTime) : undefined };
+    });
 }
 
 /**
@@ -70,4 +92,32 @@ export async function activityAttempts(handle: WorkflowHandle): Promise<Array<{ 
         identity: e.activityTaskStartedEventAttributes!.identity ?? '',
       };
     });
+}
+
+/**
+ * A composure.yml like the rig's, whose SSH goes to PORT on loopback (an sshd or a proxy in front
+ * of one), with the rig's host key pinned for it, and ENV_EXTRA set on every environment.
+ */
+export function rigConfigVia(port: number, envExtra: Record<string, unknown> = {}): string {
+  const rig = loadRig();
+  const config = parse(readFileSync(path.join(rig.rigDir, 'composure.yml'), 'utf8')) as { host: { ssh: Record<string, unknown> }; environments: Record<string, Record<string, unknown>> };
+  for (const env of Object.values(config.environments)) Object.assign(env, envExtra);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'composure-rig-config-'));
+  const key = readFileSync(rig.ssh.hostKeyPath, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+  writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${key}\n`);
+  config.host.ssh.port = port;
+  config.host.ssh.known_hosts = path.join(dir, 'known_hosts');
+  writeFileSync(path.join(dir, 'composure.yml'), stringify(config));
+  return path.join(dir, 'composure.yml');
+}
+
+/**
+ * With COMPOSURE_RECORD_HISTORIES=1, keeps the run's history as test/fixtures/histories/NAME.json
+ * for the replay test (test/unit/replay.test.ts): record one for each branch a workflow change
+ * touches, so replay proves the change is behind a patch.
+ */
+export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (!process.env.COMPOSURE_RECORD_HISTORIES) return;
+  const file = path.resolve(__dirname, '../fixtures/histories', `${name}.json`);
+  writeFileSync(file, historyToJSON(await handle.fetchHistory()) + '\n');
 }

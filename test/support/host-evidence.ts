@@ -49,6 +49,17 @@ export interface DockerEvent {
   timeNano: number;
 }
 
+/** Container lifecycle events, one a line, in ms from T0 (epoch ms): what a failed assertion shows to explain a timeline. */
+export function formatTimeline(events: DockerEvent[], t0: number, extra: Array<{ at: number; what: string }> = []): string {
+  const lifecycle = events
+    .filter((e) => e.Type === 'container' && /^(create|start|die|kill|stop|destroy|health_status)/.test(e.Action))
+    .map((e) => ({ at: e.timeNano / 1e6, what: `${e.Action}${e.Actor.Attributes.exitCode ? ` (exit ${e.Actor.Attributes.exitCode})` : ''} ${e.Actor.Attributes['com.docker.compose.service'] ?? '?'} ${e.Actor.ID.slice(0, 12)}` }));
+  return [...lifecycle, ...extra]
+    .sort((a, b) => a.at - b.at)
+    .map((e) => `${((e.at - t0) / 1000).toFixed(3).padStart(8)} s  ${e.what}`)
+    .join('\n');
+}
+
 /** Docker's event stream for one compose project, from now until stop(). */
 export function watchDockerEvents(project: string) {
   const events: DockerEvent[] = [];

@@ -45,6 +45,8 @@ export interface LoadReport {
   steadyLatencyMs?: Latency;
   /** Requests started after the steady-state mark: the deploy's window. */
   deployLatencyMs?: Latency;
+  /** The slowest requests (at most 10): when each started (epoch ms), how long it took, its path. */
+  slowest: Array<{ at: number; ms: number; path: string }>;
   /** How late the generator sent requests against their schedule: its own event loop's lag. */
   schedulingLagMs: { p99: number; max: number };
   versions: Record<string, number>;
@@ -67,6 +69,7 @@ export interface RunningLoad {
 export const STALE_RESET_WINDOW_MS = 500;
 
 interface Sample {
+  path: string;
   startMs: number;
   /** How late it went out against its slot in the schedule. */
   lagMs: number;
@@ -148,7 +151,7 @@ export function startLoadInProcess(opts: LoadOptions): RunningLoad {
 
   function fire(i: number): void {
     const startMs = now();
-    const sample: Sample = { startMs, lagMs: Math.max(0, startMs - i * intervalMs), endMs: startMs, ok: false, sent: false };
+    const sample: Sample = { path: paths[i % paths.length]!, startMs, lagMs: Math.max(0, startMs - i * intervalMs), endMs: startMs, ok: false, sent: false };
     samples[i] = sample;
     if (inFlight >= maxInFlight) {
       // Queueing would turn the open loop into a closed one and grow without bound.
@@ -296,6 +299,11 @@ function buildReport(samples: Sample[], durationMs: number, t0Epoch: number, ste
     longest = Math.max(longest, runEnd - runStart);
   }
   const lags = samples.map((s) => s.lagMs).sort((a, b) => a - b);
+  const slowest = samples
+    .filter((s) => s.sent)
+    .sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs))
+    .slice(0, 10)
+    .map((s) => ({ at: Math.round(t0Epoch + s.startMs), ms: round(s.endMs - s.startMs), path: s.path }));
   return {
     total: samples.length,
     ok,
@@ -306,6 +314,7 @@ function buildReport(samples: Sample[], durationMs: number, t0Epoch: number, ste
     longestFailureWindowMs: round(longest),
     latencyMs: latencyOf(samples),
     ...(steadyUntil === undefined ? {} : { steadyLatencyMs: latencyOf(samples.slice(0, steadyUntil)), deployLatencyMs: latencyOf(samples.slice(steadyUntil)) }),
+    slowest,
     schedulingLagMs: { p99: round(percentile(lags, 99)), max: round(lags.at(-1) ?? 0) },
     versions,
     versionTimeline,

@@ -84,19 +84,27 @@ export const STALL_BOUNDS = { p99Ms: 500, maxMs: 1_500 } as const;
  * p99 and max latency during the deploy within STALL_BOUNDS of the steady state measured just
  * before it (so a multi-second stall under the 5 s timeout is not "zero downtime").
  */
-export function assertNoDowntime(report: LoadReport, options: { resends?: number } = {}): void {
+export function assertNoDowntime(report: LoadReport, options: { resends?: number; explain?: (report: LoadReport) => string } = {}): void {
   const problems = downtimeProblems(report, options);
-  assert.deepEqual(problems, [], formatReport(report));
+  assert.deepEqual(problems, [], `${formatReport(report)}${options.explain ? `\n${options.explain(report)}` : ''}`);
+}
+
+/** The report's failures and slowest requests as timeline entries (see host-evidence formatTimeline). */
+export function requestEvents(report: LoadReport): Array<{ at: number; what: string }> {
+  return [
+    ...report.failedAt.map((f) => ({ at: f.at, what: `request failed: ${f.reason}` })),
+    ...report.slowest.map((s) => ({ at: s.at, what: `request took ${s.ms} ms: ${s.path}` })),
+  ];
 }
 
 /**
  * Resends a deploy may cause behind PROXY. Traefik keeps its client connections across a
  * switch: none. Each nginx reload closes its old workers' idle keep-alive connections, and a
- * request that crosses one on the wire is resent: a deploy reloads two or three times, and
- * the load holds a handful of idle sockets.
+ * request that crosses one on the wire is resent: a deploy reloads two to four times, and at
+ * 50 req/s with 1 s requests the load holds 5 to 10 sockets (measured: up to 5 resends).
  */
 export function resendsAllowed(proxy: 'traefik' | 'nginx'): number {
-  return proxy === 'nginx' ? 6 : 0;
+  return proxy === 'nginx' ? 10 : 0;
 }
 
 export function downtimeProblems(report: LoadReport, { resends = 0 }: { resends?: number } = {}): string[] {
