@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { deployWorkflowId, statusQuery } from '../../src/messages';
 import { runCli } from '../support/cli';
 import { resetStack, withDeployWorker } from '../support/deploy';
-import { loadRig } from '../support/rig';
+import { deployUser, loadRig } from '../support/rig';
 
 const rig = loadRig();
 const config = path.join(rig.rigDir, 'composure.yml');
@@ -32,6 +32,7 @@ describe('composure CLI on the rig', { concurrency: false }, () => {
       assert.match(deployed.stdout, /server: waiting-healthy/);
       assert.match(deployed.stdout, /Result: succeeded/);
       assert.equal(await version(), 'v2');
+      const { deployId } = JSON.parse(deployUser(`tail -n 1 ${rig.stacks.traefik.dir}/.composure/releases.jsonl`)) as { deployId: string };
 
       const status = await runCli(['status', 'traefik', '--json'], { env });
       assert.equal(status.code, 0, status.stderr);
@@ -54,6 +55,13 @@ describe('composure CLI on the rig', { concurrency: false }, () => {
       assert.equal(rolledBack.code, 0, rolledBack.stdout + rolledBack.stderr);
       assert.match(rolledBack.stdout, /Rolling back to ref v1/);
       assert.equal(await version(), 'v1');
+
+      // Without --to: the newest successful release whose commit differs from what runs, from the
+      // host's ledger: the v2 deploy above.
+      const back = await runCli(['-c', config, 'rollback', 'traefik', '--wait'], { env });
+      assert.equal(back.code, 0, back.stdout + back.stderr);
+      assert.match(back.stdout, new RegExp(`Rolling back to release ${deployId} \\(v2, [0-9a-f]{12}, `));
+      assert.equal(await version(), 'v2');
     });
   });
 

@@ -12,10 +12,10 @@ import { createActivities } from '../../activities';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { writeRigConfig } from '../support/cli';
-import { watchDockerEvents } from '../support/host-evidence';
-import { prepareRigDeploy, resetStack, withDeployWorker } from '../support/deploy';
-import { formatReport, startLoad } from '../support/load';
-import { loadRig, rigSshTransport } from '../support/rig';
+import { formatTimeline, watchDockerEvents } from '../support/host-evidence';
+import { prepareRigDeploy, recordHistory, resetStack, withDeployWorker } from '../support/deploy';
+import { assertNoDowntime, formatReport, requestEvents, resendsAllowed, startLoad } from '../support/load';
+import { deployUser, loadRig, rigSshTransport } from '../support/rig';
 
 const rig = loadRig();
 
@@ -54,6 +54,7 @@ describe('deploy options', { concurrency: false }, () => {
     await withDeployWorker(async ({ start }) => {
       const handle = await start(input);
       const result = await handle.result();
+      await recordHistory(handle, 'deploy-nginx-hooks');
       await docker.stop();
       assert.equal(result.outcome, 'succeeded', result.lastError);
       // Docker's view: one one-off container per hook; the pre-deploy one created before the new
@@ -99,7 +100,9 @@ describe('deploy options', { concurrency: false }, () => {
     assert.equal(input.plan.services.find((s) => s.service === 'server')?.strategy, 'stop-first');
     await withDeployWorker(async ({ start }) => {
       const traffic = startLoad({ url: `${rig.stacks.nginx.url}/api/`, ratePerSecond: 20, durationMs: 120_000 });
-      const result = await (await start(input)).result();
+      const handle = await start(input);
+      const result = await handle.result();
+      await recordHistory(handle, 'deploy-nginx-stop-first');
       const report = await traffic.stop();
       assert.equal(result.outcome, 'succeeded', result.lastError);
       assert.equal(result.services.server?.strategy, 'stop-first');
@@ -143,5 +146,62 @@ describe('deploy options', { concurrency: false }, () => {
     } finally {
       await transport.close();
     }
+  });
+
+  it('proxy.switch { command }: the command runs in the proxy container at each switch, with zero downtime under load', async () => {
+    resetStack('nginx');
+    const { file } = writeRigConfig({ proxy: { service: 'proxy', switch: { command: ['nginx', '-s', 'reload'] } } });
+    const input = await prepareRigDeploy('nginx', 'v2', { configFile: file });
+    const docker = watchDockerEvents('shop-nginx');
+    await docker.ready;
+    await withDeployWorker(async ({ start }) => {
+      const traffic = startLoad({ url: `${rig.stacks.nginx.url}/api/`, paths: ['/api/', '/api/', '/api/', '/api/slow'], ratePerSecond: 50, durationMs: 120_000 });
+      await traffic.steady();
+      const t0 = Date.now();
+      const result = await (await start(input)).result();
+      const report = await traffic.stop();
+      const events = await docker.stop();
+      assert.equal(result.outcome, 'succeeded', result.lastError);
+      // Docker's view: `docker exec` of exactly that argv in the proxy container, once the new
+      // container serves and once the old one is gone.
+      const execs = events.filter((e) => e.Action.startsWith('exec_start') && e.Actor.Attributes['com.docker.compose.service'] === 'proxy');
+      assert.deepEqual(execs.map((e) => e.Action), ['exec_start: nginx -s reload', 'exec_start: nginx -s reload'], formatTimeline(events, t0));
+      assertNoDowntime(report, { resends: resendsAllowed('nginx'), explain: (r) => formatTimeline(events, t0, requestEvents(r)) });
+    });
+  });
+
+  it('proxy.switch none: the proxy is never touched (nginx keeps its workers), and the deploy succeeds', async () => {
+    resetStack('nginx');
+    const { file } = writeRigConfig({ proxy: { service: 'proxy', switch: 'none' } });
+    const input = await prepareRigDeploy('nginx', 'v2', { configFile: file });
+    const docker = watchDockerEvents('shop-nginx');
+    await docker.ready;
+    await withDeployWorker(async ({ start }) => {
+      const result = await (await start(input)).result();
+      const events = await docker.stop();
+      assert.equal(result.outcome, 'succeeded', result.lastError);
+      // Container events only: the snapshot tags every service's image, the proxy's included.
+      const proxyEvents = events.filter((e) => e.Type === 'container' && e.Actor.Attributes['com.docker.compose.service'] === 'proxy');
+      assert.deepEqual(proxyEvents.map((e) => e.Action), [], 'no signal, exec or restart reached the proxy container');
+    });
+    assert.equal(serverContainers().length, 1);
+  });
+
+  it('retention.releases: the newest N rollback tags of each service stay, older ones are removed', async () => {
+    resetStack('nginx');
+    const repository = 'composure-rollback/shop-nginx-server';
+    // Snapshots as earlier deploys would have left them (deploy ids sort by time).
+    const older = ['d20200101000000aaaaaa', 'd20200102000000aaaaaa', 'd20200103000000aaaaaa'];
+    for (const id of older) deployUser(`docker tag shop-nginx-server ${repository}:${id}`);
+    const { file } = writeRigConfig({ retention: { releases: 2 } });
+    const input = await prepareRigDeploy('nginx', 'v2', { configFile: file });
+    await withDeployWorker(async ({ start }) => {
+      const result = await (await start(input)).result();
+      assert.equal(result.outcome, 'succeeded', result.lastError);
+    });
+    const tags = deployUser(`docker image ls --format '{{.Tag}}' ${repository}`).split('\n').filter(Boolean);
+    assert.equal(tags.length, 2, `two rollback tags kept: ${tags.join(', ')}`);
+    assert.ok(tags.includes(input.deployId), `this deploy's snapshot is kept: ${tags.join(', ')}`);
+    for (const id of older) assert.ok(!tags.includes(id), `${id} was removed: ${tags.join(', ')}`);
   });
 });

@@ -52,7 +52,8 @@ describe('fixture app images', () => {
     const stopMs = Date.now() - t0;
     const answer = await slow;
     assert.equal(answer.status, 200, 'the in-flight request was finished, not cut');
-    assert.ok(stopMs < 5_000, `stopped gracefully in ${stopMs} ms, not by the kill timeout`);
+    // The in-flight 1 s request had about 0.8 s left: the stop waits for it, and no longer.
+    assert.ok(stopMs >= 500 && stopMs < 2_500, `stopped gracefully in ${stopMs} ms: after the in-flight request, long before the 10 s kill timeout`);
     assert.equal(docker('inspect', '-f', '{{.State.ExitCode}}', id), '0');
   });
 
