@@ -88,7 +88,7 @@ describe('every host command runs once', { concurrency: false }, () => {
     const dir = rig.stacks[T].dir;
     const compose = originFile(T, 'v1', 'docker-compose.yml');
     const slowDrain = compose
-      .replace(/(server:[\s\S]*?DRAIN_SECONDS: )"4"/, '$1"70"')
+      .replace(/(server:[\s\S]*?DRAIN_SECONDS: )"6"/, '$1"70"')
       .replace(/(server:[\s\S]*?stop_grace_period: )30s/, '$190s');
     assert.notEqual(slowDrain, compose);
     const from = uniqueTag('slow-drain');
