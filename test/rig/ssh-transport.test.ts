@@ -29,6 +29,24 @@ async function sshdServing(transport: Transport): Promise<number> {
   return pid;
 }
 
+/** Waits on a condition rather than a clock: a loaded machine may take longer, a fast one need not wait. */
+async function until(condition: () => boolean, limitMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`not within ${limitMs} ms: ${what}`);
+    await sleep(50);
+  }
+}
+
+const exited = (pid: number) => () => {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+};
+
 function acceptedLogins(): number {
   return readFileSync(`${rig.rigDir}/logs/sshd.log`, 'utf8').split('\n').filter((l) => l.includes('Accepted publickey for deploy')).length;
 }
@@ -54,19 +72,16 @@ describe('SSH transport on the rig', () => {
     const started = Date.now();
     await assert.rejects(transport.exec(['sleep', '41'], { timeoutMs: 500 }), CommandTimeoutError);
     assert.ok(Date.now() - started < 3_000);
-    await sleep(500);
-    assert.deepEqual(remoteProcesses('sleep 41'), [], 'the remote sleep is gone');
+    await until(() => remoteProcesses('sleep 41').length === 0, 5_000, 'the remote sleep is gone');
   });
 
   it('an AbortSignal closes the channel and the remote command ends', async () => {
     const controller = new AbortController();
     const running = transport.exec(['sleep', '42'], { signal: controller.signal });
-    await sleep(700);
-    assert.equal(remoteProcesses('sleep 42').length, 1, 'the command really runs on the host');
+    await until(() => remoteProcesses('sleep 42').length === 1, 5_000, 'the command really runs on the host');
     controller.abort();
     await assert.rejects(running, CommandAbortedError);
-    await sleep(500);
-    assert.deepEqual(remoteProcesses('sleep 42'), []);
+    await until(() => remoteProcesses('sleep 42').length === 0, 5_000, 'the remote sleep is gone');
   });
 
   it('keeps only the tail of a large output', async () => {
@@ -81,7 +96,7 @@ describe('SSH transport on the rig', () => {
     try {
       const sshd = await sshdServing(fresh);
       const running = fresh.exec(['sleep', '43']);
-      await sleep(500);
+      await until(() => remoteProcesses('sleep 43').length === 1, 5_000, 'the command runs on the host');
       const dropped = performance.now();
       process.kill(sshd, 'SIGTERM');
       await assert.rejects(running, (err: unknown) => {
@@ -105,8 +120,9 @@ describe('SSH transport on the rig', () => {
       assert.equal(acceptedLogins() - before, 1, 'one login for twelve commands');
       // Drop the connection from the server side: the sshd process serving this
       // connection only (other tests on the machine hold their own sessions).
-      process.kill(await sshdServing(fresh), 'SIGTERM');
-      await sleep(300);
+      const serving = await sshdServing(fresh);
+      process.kill(serving, 'SIGTERM');
+      await until(exited(serving), 5_000, 'the sshd process serving the connection is gone');
       const after = await fresh.exec(['echo', 'again']);
       assert.equal(after.stdout, 'again\n');
       assert.equal(acceptedLogins() - before, 2, 'a new login after the drop');
