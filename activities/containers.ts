@@ -39,6 +39,25 @@ export async function containersOf(host: Host, project: string, service: string)
     .sort();
 }
 
+/**
+ * Graceful stop, then removal, of whichever of IDS still exist (gone already is fine). STOP
+ * builds the stop command from the present ids and the grace in seconds (default `docker stop`).
+ * Returns the ids it stopped.
+ */
+export async function stopAndRemoveOn(
+  host: Host,
+  ids: string[],
+  graceMs: number,
+  stop: (present: string[], graceSeconds: number) => string[] = stopContainers,
+): Promise<string[]> {
+  const present = (await inspect(host, ids)).map((c) => c.id);
+  if (present.length === 0) return present;
+  const graceSeconds = Math.ceil(graceMs / 1000);
+  await host.apply(stop(present, graceSeconds), { timeoutMs: (graceSeconds + 60) * 1000 });
+  await host.apply(removeContainers(present), { timeoutMs: 60_000 });
+  return present;
+}
+
 export async function inspect(host: Host, ids: string[]): Promise<ContainerFacts[]> {
   if (ids.length === 0) return [];
   // A container removed meanwhile makes inspect exit 1 but still print the others.
@@ -144,12 +163,7 @@ export function createContainerActivities(transportFor: TransportFor) {
 
     /** Graceful stop (SIGTERM, then SIGKILL after the grace period), then removal. Gone already is fine. */
     async stopAndRemove(target: DeployTarget, ids: string[], graceMs: number): Promise<void> {
-      const host = hostOf(transportFor, target);
-      const present = (await inspect(host, ids)).map((c) => c.id);
-      if (present.length === 0) return;
-      const graceSeconds = Math.ceil(graceMs / 1000);
-      await host.apply(stopContainers(present, graceSeconds), { timeoutMs: (graceSeconds + 60) * 1000 });
-      await host.apply(removeContainers(present), { timeoutMs: 60_000 });
+      await stopAndRemoveOn(hostOf(transportFor, target), ids, graceMs);
     },
 
     /** Points an image name back at an earlier image (a rollback without rebuilding). */

@@ -4,11 +4,11 @@
  * new containers. nginx resolves upstream names when it loads its config:
  * Composure reloads it (SIGHUP; old workers finish their requests).
  */
-import { execInContainer, removeContainers, signalContainer, stopContainers, stopThenSignal } from '../src/commands/docker';
+import { execInContainer, signalContainer, stopThenSignal } from '../src/commands/docker';
 import { httpGet } from '../src/commands/http';
 import { TrafficSwitchError } from '../src/deploy/errors';
 import type { DeployTarget } from '../src/deploy/types';
-import { containersOf, inspect } from './containers';
+import { containersOf, inspect, stopAndRemoveOn } from './containers';
 import { beat, hostOf, pause, type Host, type TransportFor } from './host';
 
 const TRAEFIK_API_PORT = 8080;
@@ -36,21 +36,17 @@ export function createTrafficActivities(transportFor: TransportFor) {
      */
     async retireOld(target: DeployTarget, service: string, oldIds: string[], newIds: string[], graceMs: number): Promise<{ note?: string }> {
       const host = hostOf(transportFor, target);
-      const present = (await inspect(host, oldIds)).map((c) => c.id);
-      const graceSeconds = Math.ceil(graceMs / 1000);
-      const stopTimeoutMs = (graceSeconds + 60) * 1000;
       const routed = routedByProxy(target, service);
       const proxies = routed ? await proxiesOf(host, target) : [];
-      if (present.length > 0 && routed && target.proxy.switch.kind === 'nginx') {
-        await host.apply(stopThenSignal(present, graceSeconds, proxies, 'HUP'), { timeoutMs: stopTimeoutMs });
-        await host.apply(removeContainers(present), { timeoutMs: 60_000 });
-        // Reload is asynchronous in nginx; new workers take over within milliseconds.
-        await pause(300);
-        return {};
-      }
-      if (present.length > 0) {
-        await host.apply(stopContainers(present, graceSeconds), { timeoutMs: stopTimeoutMs });
-        await host.apply(removeContainers(present), { timeoutMs: 60_000 });
+      if (routed && target.proxy.switch.kind === 'nginx') {
+        const stopped = await stopAndRemoveOn(host, oldIds, graceMs, (present, graceSeconds) => stopThenSignal(present, graceSeconds, proxies, 'HUP'));
+        if (stopped.length > 0) {
+          // Reload is asynchronous in nginx; new workers take over within milliseconds.
+          await pause(300);
+          return {};
+        }
+      } else {
+        await stopAndRemoveOn(host, oldIds, graceMs);
       }
       return routed ? moveTraffic(host, target, newIds, proxies) : {};
     },
