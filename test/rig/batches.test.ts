@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { writeRigConfig } from '../support/cli';
-import { prepareRigDeploy, recordHistory, resetStack, stepTimes, withDeployWorker } from '../support/deploy';
+import { prepareRigDeploy, recordHistory, resetStack, rollbackSwitchedAt, withDeployWorker } from '../support/deploy';
 import { assertNoDowntime, failedSince, formatReport, startLoad } from '../support/load';
 import { watchDockerEvents } from '../support/host-evidence';
 import { deployUser, loadRig } from '../support/rig';
@@ -111,11 +111,7 @@ describe('update_config.parallelism: batches, start-first', { concurrency: false
       // are lost after the rollback's switch too (README, Limits).
       const crash = events.find((e) => e.Type === 'container' && e.Action === 'die' && e.Actor.Attributes.exitCode === '3');
       assert.ok(crash, 'a new server crashed (exit 3)');
-      const steps = await stepTimes(handle);
-      const restoredAt = steps.findIndex((s) => s.type === 'startBeside' && s.scheduledAt > crash.timeNano / 1e6);
-      const switched = steps.slice(restoredAt).find((s) => s.type === 'switchTraffic')?.completedAt;
-      assert.ok(restoredAt >= 0 && switched, `the rollback started the previous version and switched to it: ${steps.map((s) => s.type).join(', ')}`);
-      const lost = failedSince(report, switched);
+      const lost = failedSince(report, await rollbackSwitchedAt(handle, crash.timeNano / 1e6));
       console.log(`batched crash: ${report.failed - lost.length} failed before the rollback's switch, ${lost.length} after it; ${formatReport(report)}`);
       assert.equal(result.outcome, 'rolled_back');
       assert.match(result.lastError ?? '', /restarted|exited/);

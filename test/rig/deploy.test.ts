@@ -15,7 +15,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Workflo
 import type { DeployResult, DeployStatus } from '../../src/deploy/types';
 import { abortSignal, searchAttributes, statusQuery } from '../../src/messages';
 import type { deployWorkflow } from '../../workflows/deploy/workflow';
-import { prepareRigDeploy, recordHistory, resetStack, stepTimes, withDeployWorker } from '../support/deploy';
+import { prepareRigDeploy, recordHistory, resetStack, rollbackSwitchedAt, stepTimes, withDeployWorker } from '../support/deploy';
 import { assertNoDowntime, failedSince, formatReport, requestEvents, resendsAllowed, startLoad, type LoadReport } from '../support/load';
 import { formatTimeline, originFile, pushCommit, uniqueTag, watchDockerEvents } from '../support/host-evidence';
 import { parse, stringify } from 'yaml';
@@ -225,11 +225,7 @@ for (const name of ['traefik', 'nginx'] as const) {
         assert.ok(healthy && crashedGone && healthy.timeNano < crashedGone.timeNano, 'start-first: the restored container was healthy before the crashed one was removed');
         // The crash drops what the crashing container held, and nothing serves until a replacement
         // is healthy and routed; from the rollback's switch to it on, the rollback loses nothing.
-        const steps = await stepTimes(handle);
-        const restoredAt = steps.findIndex((s) => s.type === 'startBeside' && s.scheduledAt > crash.timeNano / 1e6);
-        const switched = steps.slice(restoredAt).find((s) => s.type === 'switchTraffic')?.completedAt;
-        assert.ok(restoredAt >= 0 && switched, `the rollback started the previous version and switched to it: ${steps.map((s) => s.type).join(', ')}`);
-        const lost = failedSince(report, switched);
+        const lost = failedSince(report, await rollbackSwitchedAt(handle, crash.timeNano / 1e6));
         assert.deepEqual(lost, [], `requests lost after the rollback switched to the restored container: ${formatReport(report)}\n${explain(report)}`);
         console.log(`${name}: crash in bake window: ${report.failed - lost.length} failed with the crash, ${lost.length} in the rollback; ${formatReport(report)}`);
         const tail = await Promise.all(Array.from({ length: 10 }, () => answeringVersion(name)));

@@ -1,4 +1,5 @@
 /** Deploys on the rig as the CLI will make them: config -> plan -> workflow, with a worker over SSH. */
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -74,6 +75,19 @@ export async function stepTimes(handle: WorkflowHandle): Promise<Array<{ type: s
       const done = events.find((c) => Number(c.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(e.eventId));
       return { type: e.activityTaskScheduledEventAttributes!.activityType?.name ?? '?', scheduledAt: ms(e.eventTime), completedAt: done ? ms(done.eventTime) : undefined };
     });
+}
+
+/**
+ * When a rollback's switch to the restored containers completed (epoch ms): the first
+ * `switchTraffic` after the first `startBeside` scheduled after AFTER (a crash, epoch ms).
+ * From then on the rollback, not the crash, owns what fails.
+ */
+export async function rollbackSwitchedAt(handle: WorkflowHandle, after: number): Promise<number> {
+  const steps = await stepTimes(handle);
+  const restoredAt = steps.findIndex((s) => s.type === 'startBeside' && s.scheduledAt > after);
+  const switched = restoredAt >= 0 ? steps.slice(restoredAt).find((s) => s.type === 'switchTraffic')?.completedAt : undefined;
+  assert.ok(switched, `the rollback started the previous version and switched to it: ${steps.map((s) => s.type).join(', ')}`);
+  return switched;
 }
 
 /**
