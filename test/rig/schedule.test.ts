@@ -19,7 +19,7 @@ import {
 import { loadConfig } from '../../src/config/load';
 import { deployWorkflowId } from '../../src/messages';
 import type { ScheduledDeployResult } from '../../workflows/scheduled-deploy';
-import { resetStack, withDeployWorker } from '../support/deploy';
+import { recordHistory, resetStack, withDeployWorker } from '../support/deploy';
 import { loadRig } from '../support/rig';
 
 const rig = loadRig();
@@ -93,7 +93,13 @@ describe('scheduled redeploys', () => {
         assert.equal((await fetch(`${rig.stacks.nginx.url}/api/`)).headers.get('x-app-version'), 'v2');
 
         // It ran as the environment's own deploy workflow, a child of the scheduled run.
-        const firing = (await describeDeploySchedule(client, scheduleId)).info.recentActions[deployed]!;
+        const actions = (await describeDeploySchedule(client, scheduleId)).info.recentActions;
+        const firing = actions[deployed]!;
+        // The scheduled runs' own histories (a skip, the deploy as a child, a no-op) are replayed by test/unit/replay.test.ts.
+        const runOf = (i: number) => client.workflow.getHandle(actions[i]!.action.workflow.workflowId, actions[i]!.action.workflow.firstExecutionRunId);
+        await recordHistory(runOf(0), 'scheduled-nginx-skipped');
+        await recordHistory(runOf(deployed), 'scheduled-nginx-deployed');
+        await recordHistory(runOf(results.length - 1), 'scheduled-nginx-noop');
         assert.match(firing.action.workflow.workflowId, /^composure-scheduled-nginx-test-/);
         const deploy = await client.workflow.getHandle(deployWorkflowId('nginx')).describe();
         assert.equal(deploy.type, 'deployWorkflow');

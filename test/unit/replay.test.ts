@@ -1,6 +1,9 @@
 /**
  * Determinism guard: histories recorded from real deploys on the rig (a
- * success, a rollback, an abort), and from the deploy workflow against fake
+ * success, rollbacks, an abort, a cancel, hooks, stop-first, batches, a
+ * schedule's runs: skipped, deployed as a child, no-op), two recorded with the
+ * workflow code of b8a1b9b^ (three replicas in one batch, before patch
+ * `update-config-batches`: a success and a crash in the bake window), and from the deploy workflow against fake
  * activities on the time-skipping server (a compensation whose undo fails,
  * from before and after the patches that changed it: test/support/fake-deploy.ts),
  * replay against today's workflow code. A
