@@ -7,9 +7,10 @@
  */
 import { composeProjectOf } from '../src/host/inspect';
 import { composeScale, composeUpService } from '../src/commands/compose';
-import { inspectContainers, listServiceContainers, removeContainers, stopContainers, tagImage } from '../src/commands/docker';
+import { disableRestarts, inspectContainers, listServiceContainers, removeContainers, startContainers, stopContainers, tagImage } from '../src/commands/docker';
 import type { DeployTarget } from '../src/deploy/types';
 import { HealthCheckFailedError } from '../src/deploy/errors';
+import { CommandFailedError } from '../src/transport/errors';
 import { beat, hostOf, pause, type Host, type TransportFor } from './host';
 
 export interface ContainerFacts {
@@ -98,18 +99,23 @@ export function createContainerActivities(transportFor: TransportFor) {
     /**
      * Start-first: new containers beside `oldIds` (`--no-recreate` leaves them
      * untouched). Returns the new ids. A retry finds the containers it already
-     * made and does not add more.
+     * made and does not add more. With ONLYNEW (a rollback restoring the previous
+     * version), only the containers it creates start: a stopped one of the service
+     * (a crashed new container whose restarts were held) stays stopped.
      */
-    async startBeside(target: DeployTarget, service: string, oldIds: string[], replicas: number): Promise<string[]> {
+    async startBeside(target: DeployTarget, service: string, oldIds: string[], replicas: number, onlyNew = false): Promise<string[]> {
       const host = hostOf(transportFor, target);
       const before = await containersOf(host, target.projectName, service);
       const fresh = (ids: string[]) => ids.filter((id) => !oldIds.includes(id));
       const missing = replicas - fresh(before).length;
+      const project = composeProjectOf(target, target.composeVariant);
       if (missing > 0) {
         // Counted from what exists, so a retry after a partial scale-up adds only what is missing.
-        await host.apply(composeScale(composeProjectOf(target, target.composeVariant), service, before.length + missing), { timeoutMs: 10 * 60_000 });
+        await host.apply(composeScale(project, service, before.length + missing, { start: !onlyNew }), { timeoutMs: 10 * 60_000 });
       }
-      return fresh(await containersOf(host, target.projectName, service));
+      const created = fresh(await containersOf(host, target.projectName, service));
+      if (onlyNew && created.length > 0) await host.apply(startContainers(created), { timeoutMs: 5 * 60_000 });
+      return created;
     },
 
     /** Stop-first: Compose recreates the service's container(s) in place. Returns the new ids. */
@@ -158,6 +164,31 @@ export function createContainerActivities(transportFor: TransportFor) {
         }
         beat(`baking: ${Math.max(0, Math.round((until - Date.now()) / 1000))}s left`);
         await pause(Math.min(500, Math.max(0, until - Date.now())));
+      }
+    },
+
+    /**
+     * A rollback's first step for containers it is about to replace: Docker no longer restarts
+     * them, so one that crashes stays out of the proxy's rotation instead of crash-looping in
+     * and out of it while the previous version comes back. A running one loses its restart
+     * policy; one that is down (crashed, waiting to be restarted) is stopped, which cancels the
+     * restart and holds no request. Gone already is fine.
+     */
+    async holdRestarts(target: DeployTarget, ids: string[]): Promise<void> {
+      const host = hostOf(transportFor, target);
+      for (let look = 1; ; look++) {
+        const facts = await inspect(host, ids);
+        const running = facts.filter((c) => c.state === 'running').map((c) => c.id);
+        const down = facts.filter((c) => c.state !== 'running').map((c) => c.id);
+        const results = [
+          ...(down.length > 0 ? [await host.effect(stopContainers(down, 0), { timeoutMs: 60_000 })] : []),
+          ...(running.length > 0 ? [await host.effect(disableRestarts(running), { timeoutMs: 60_000 })] : []),
+        ];
+        const failed = results.find((r) => r.code !== 0);
+        if (!failed) return;
+        // Docker refuses to update a container that crashed since the inspect: look again (a
+        // command repeated here is a new run, not the failed one).
+        if (look >= 3) throw new CommandFailedError(failed.argv, failed.code, failed.output.slice(-2000).trim());
       }
     },
 

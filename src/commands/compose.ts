@@ -100,11 +100,13 @@ export function composePull(project: ComposeProject, services: readonly string[]
  * Start-first: scales SERVICE to COUNT containers, starting the new ones
  * beside the old. `--no-recreate` leaves the running containers untouched,
  * `--no-deps` leaves other services alone, `--no-build` uses the image built before.
+ * With `start: false` the new containers are only created (`--no-start`): Compose would
+ * otherwise also start every stopped container of the service, crashed ones included.
  */
-export function composeScale(project: ComposeProject, service: string, count: number): string[] {
+export function composeScale(project: ComposeProject, service: string, count: number, options: { start?: boolean } = {}): string[] {
   const name = serviceName(service);
   const n = replicaCount(count);
-  return compose(project, 'up', '--detach', '--no-deps', '--no-recreate', '--no-build', '--scale', `${name}=${n}`, name);
+  return compose(project, 'up', options.start === false ? '--no-start' : '--detach', '--no-deps', '--no-recreate', '--no-build', '--scale', `${name}=${n}`, name);
 }
 
 /** Stop-first: recreates SERVICE's containers from its current definition (a short outage). */

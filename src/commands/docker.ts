@@ -108,6 +108,19 @@ const STOP_THEN_SIGNAL = [
   'exit "$rc"',
 ].join('\n');
 
+/** Starts created (or stopped) containers: exactly these, none other of their service. */
+export function startContainers(ids: readonly string[]): string[] {
+  return ['docker', 'start', ...containerIds(ids)];
+}
+
+/**
+ * Turns off Docker's restart policy: a container that crashes from now on stays down, rather
+ * than coming back (healthy for a while) into the proxy's rotation and crashing again.
+ */
+export function disableRestarts(ids: readonly string[]): string[] {
+  return ['docker', 'update', '--restart=no', ...containerIds(ids)];
+}
+
 /**
  * Removes stopped containers. Deliberately without `-f`: Docker then refuses
  * to remove a running container, so an id mixed up by a bug cannot take down

@@ -13,9 +13,9 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { writeRigConfig } from '../support/cli';
-import { prepareRigDeploy, recordHistory, resetStack, rollbackSwitchedAt, withDeployWorker } from '../support/deploy';
-import { assertNoDowntime, failedSince, formatReport, startLoad } from '../support/load';
-import { watchDockerEvents } from '../support/host-evidence';
+import { prepareRigDeploy, recordHistory, resetStack, rollbackSwitchedAt, stepTimes, withDeployWorker } from '../support/deploy';
+import { assertNoDowntime, failedSince, formatReport, notHeldByCrashes, requestEvents, startLoad } from '../support/load';
+import { formatTimeline, watchDockerEvents, type DockerEvent } from '../support/host-evidence';
 import { deployUser, loadRig } from '../support/rig';
 
 const rig = loadRig();
@@ -25,14 +25,19 @@ const OVERRIDE = 'batches.override.yml';
 const serverFilter = ['--filter', `label=com.docker.compose.project=${stack.project}`, '--filter', 'label=com.docker.compose.service=server'];
 const serverImages = () => deployUser(`docker ps --format '{{.Image}}' ${serverFilter.join(' ')}`).split('\n').filter(Boolean).sort();
 
-/** Samples the server's container count every 100 ms without blocking the event loop (the worker and the load run here). */
+/**
+ * Samples the server's container count every 100 ms without blocking the event loop (the worker
+ * and the load run here): those running, and those that crashed (exit 3) and stay down, which
+ * Composure did not stop.
+ */
 function watchContainerCount(): { stop(): Promise<number[]> } {
   const samples: number[] = [];
   let running = true;
+  const lines = async (extra: string[]) => (await promisify(execFile)('docker', ['ps', '-q', ...extra, ...serverFilter])).stdout.split('\n').filter(Boolean).length;
   const loop = (async () => {
     while (running) {
-      const { stdout } = await promisify(execFile)('docker', ['ps', '-q', ...serverFilter]);
-      samples.push(stdout.split('\n').filter(Boolean).length);
+      const [up, crashed] = await Promise.all([lines([]), lines(['--all', '--filter', 'exited=3'])]);
+      samples.push(up + crashed);
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
@@ -103,17 +108,28 @@ describe('update_config.parallelism: batches, start-first', { concurrency: false
       const counts = watchContainerCount();
       const handle = await start(input);
       const result = await handle.result();
+      await recordHistory(handle, 'deploy-images-batches-crash-holds-restarts');
       const samples = await counts.stop();
       const report = await traffic.stop();
       const events = await docker.stop();
-      // Measured, not asserted: the crashing batch keeps crashing (Docker restarts it) until the
-      // rollback stops it, and the rollback does not yet take it out of rotation first, so requests
-      // are lost after the rollback's switch too (README, Limits).
-      const crash = events.find((e) => e.Type === 'container' && e.Action === 'die' && e.Actor.Attributes.exitCode === '3');
-      assert.ok(crash, 'a new server crashed (exit 3)');
-      const lost = failedSince(report, await rollbackSwitchedAt(handle, crash.timeNano / 1e6));
-      console.log(`batched crash: ${report.failed - lost.length} failed before the rollback's switch, ${lost.length} after it; ${formatReport(report)}`);
-      assert.equal(result.outcome, 'rolled_back');
+      assert.equal(result.outcome, 'rolled_back', result.lastError);
+      const crashImage = `${rig.docker.registry}/shop/app:crash-after-healthy`;
+      const ofCrashImage = (e: DockerEvent) => e.Type === 'container' && e.Actor.Attributes.image === crashImage;
+      const crashes = events.filter((e) => ofCrashImage(e) && e.Action === 'die' && e.Actor.Attributes.exitCode === '3').map((e) => e.timeNano / 1e6);
+      assert.ok(crashes.length > 0, 'a new server crashed (exit 3)');
+      const steps = await stepTimes(handle);
+      const explain = () => formatTimeline(events, crashes[0]! - 30_000, [...requestEvents(report), ...steps.map((s) => ({ at: s.scheduledAt, what: `step ${s.type}` }))]);
+      // The rollback's first step keeps a crashed new container down: none starts again after it.
+      const held = steps.find((s) => s.type === 'holdRestarts')?.completedAt;
+      assert.ok(held, `the rollback holds the new containers' restarts: ${steps.map((s) => s.type).join(', ')}`);
+      const restarted = events.filter((e) => ofCrashImage(e) && /^(start|restart)$/.test(e.Action) && e.timeNano / 1e6 > held);
+      assert.equal(restarted.length, 0, `no crashed container came back once the rollback began\n${explain()}`);
+      // What the crashing containers held when they died is the crash's loss; nothing else may fail
+      // once the rollback switched to the restored containers.
+      const switched = await rollbackSwitchedAt(handle, crashes[0]!);
+      const lost = notHeldByCrashes(failedSince(report, switched), crashes);
+      console.log(`batched crash: ${report.failed} failed (${report.failed - failedSince(report, switched).length} before the rollback's switch), ${lost.length} after it not held by a crash; ${formatReport(report)}`);
+      assert.equal(lost.length, 0, `the rollback lost no request after its switch\n${explain()}`);
       assert.match(result.lastError ?? '', /restarted|exited/);
       assert.equal(result.services.server?.state, 'rolled-back');
       // The rollback is start-first too: the restored containers run before the new ones stop,

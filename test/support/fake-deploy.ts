@@ -174,6 +174,9 @@ export class FakeHost {
         }
       },
       switchTraffic: async () => ({}),
+      holdRestarts: async (_target, ids) => {
+        log(`holdRestarts ${ids.join(',')}`);
+      },
       stopAndRemove: async (_target, ids) => {
         log(`stopAndRemove ${ids.join(',')}`);
         for (const service of Object.keys(this.containers)) this.containers[service] = this.containers[service]!.filter((id) => !ids.includes(id));

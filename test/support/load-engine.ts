@@ -36,8 +36,8 @@ export interface LoadReport {
    */
   retriedStaleConnections: number;
   failures: Record<string, number>;
-  /** When each failed request started (epoch ms) and why it failed, in start order (at most 1,000). */
-  failedAt: Array<{ at: number; reason: string }>;
+  /** When each failed request started and ended (epoch ms) and why it failed, in start order (at most 1,000). */
+  failedAt: Array<{ at: number; endAt: number; reason: string }>;
   longestFailureWindowMs: number;
   /** Every request that went out. */
   latencyMs: Latency;
@@ -291,7 +291,7 @@ function buildReport(samples: Sample[], durationMs: number, t0Epoch: number, ste
     }
     const key = s.reason ?? 'unknown';
     failures[key] = (failures[key] ?? 0) + 1;
-    if (failedAt.length < 1000) failedAt.push({ at: Math.round(t0Epoch + s.startMs), reason: key });
+    if (failedAt.length < 1000) failedAt.push({ at: Math.round(t0Epoch + s.startMs), endAt: Math.round(t0Epoch + s.endMs), reason: key });
     if (runStart < 0) [runStart, runEnd] = [s.startMs, s.endMs];
     // Max, not the last one's end: an earlier request that timed out ends after a later
     // ECONNREFUSED, and the user was still waiting on it.

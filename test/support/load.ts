@@ -126,6 +126,18 @@ export function failedSince(report: LoadReport, at: number): LoadReport['failedA
   return report.failedAt.filter((f) => f.at >= at);
 }
 
+// Docker reports a container's death a little after its process exited and reset its connections.
+const DIE_EVENT_LAG_MS = 250;
+
+/**
+ * The failed requests that a crash did not hold: of FAILED, those not in flight at any of the
+ * crash instants DIEDAT (epoch ms), that is, not started before the container died and failed
+ * at or after that moment. What a crash held is the crash's loss; the rest is the deploy's own.
+ */
+export function notHeldByCrashes(failed: LoadReport['failedAt'], diedAt: number[]): LoadReport['failedAt'] {
+  return failed.filter((f) => !diedAt.some((d) => f.at <= d && f.endAt >= d - DIE_EVENT_LAG_MS));
+}
+
 export function formatReport(r: LoadReport): string {
   const kv = (o: Record<string, number>): string =>
     Object.entries(o).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';

@@ -23,6 +23,8 @@ import {
   commandArgv,
   dockerEvents,
   execInContainer,
+  disableRestarts,
+  startContainers,
   forceRemoveContainers,
   inspectContainers,
   inspectImages,
@@ -152,6 +154,10 @@ describe('compose', () => {
     assert.deepEqual(composeScale(V2, 'server', 2), [...V2_PREFIX, ...expected]);
     assert.deepEqual(composeScale(V1, 'server', 2), [...V1_PREFIX, ...expected]);
     assert.deepEqual(composeScale({ name: 'shop' }, 'client', 0).slice(-2), ['client=0', 'client']);
+    // A rollback's restore creates only: Compose would start every stopped container of the service.
+    const created = composeScale(V2, 'server', 2, { start: false });
+    assert.ok(created.includes('--no-start') && !created.includes('--detach'), created.join(' '));
+    assert.deepEqual(composeScale(V2, 'server', 2, { start: true }), composeScale(V2, 'server', 2));
     for (const bad of HOSTILE) refuses(() => composeScale(V2, bad, 2), 'service name');
     for (const bad of [-1, 1.5, 1001, NaN, Infinity, asAny<number>('2'), asAny<number>('2; id')]) refuses(() => composeScale(V2, 'server', bad), 'replica count');
     refuses(() => composeScale({ name: '$(id)' }, 'server', 2), 'project name');
@@ -239,6 +245,19 @@ describe('docker', () => {
     refuses(() => stopContainers([], 10));
     for (const bad of BAD_IDS) refuses(() => stopContainers([bad], 10), 'container id');
     for (const bad of [-1, 1.5, 86_401, NaN, asAny<number>('10'), asAny<number>('10; id')]) refuses(() => stopContainers([ID1], bad), 'stop timeout');
+  });
+
+  it('startContainers starts exactly the given containers', () => {
+    assert.deepEqual(startContainers([ID1, ID2]), ['docker', 'start', ID1, ID2]);
+    refuses(() => startContainers([]));
+    for (const bad of BAD_IDS) refuses(() => startContainers([bad]), 'container id');
+  });
+
+  it('disableRestarts turns off the restart policy of the given containers only', () => {
+    assert.deepEqual(disableRestarts([ID1, ID2]), ['docker', 'update', '--restart=no', ID1, ID2]);
+    refuses(() => disableRestarts([]));
+    refuses(() => disableRestarts(['--restart=always']), 'container id');
+    for (const bad of BAD_IDS) refuses(() => disableRestarts([bad]), 'container id');
   });
 
   it('removeContainers never forces; forceRemoveContainers does', () => {

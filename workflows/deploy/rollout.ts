@@ -91,6 +91,15 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
     // including any a failed scale-up made before it could report them.
     const keep = rec.oldStopped ? rec.oldIds.filter((id) => !rec.oldStopped!.includes(id)) : [];
     const isNew = (id: string) => (rec.oldStopped ? !keep.includes(id) : rec.newIds.includes(id));
+    // A new container that crashes from here on stays down: Docker would otherwise bring it back
+    // into the proxy's rotation, beside the restored ones, to crash again with requests in flight
+    // (and the restore below starts only the containers it creates, for Compose would too).
+    // (Runs recorded before this step replay without it: patch `undo-holds-restarts`.)
+    const holdRestarts = patched('undo-holds-restarts');
+    if (holdRestarts) {
+      const replaced = current.filter(isNew);
+      await undo.holdRestarts.executeWithOptions({ summary: `${service}: no more restarts for ${short(replaced).join(', ')}` }, [target, replaced]);
+    }
     if (rec.oldStopped) {
       // The unfinished batch never passed its gate: it goes first, so the restored containers
       // never run beside it and the extra containers stay within the batch size.
@@ -108,7 +117,7 @@ export async function undoService(target: DeployTarget, rec: Applied, progress: 
     const count = rec.oldStopped?.length ?? plan.replicas;
     const restored = await undo.startBeside.executeWithOptions(
       { summary: `${service}: start ${count} previous beside ${current.length} current` },
-      [target, service, current, count],
+      holdRestarts ? [target, service, current, count, true] : [target, service, current, count],
     );
     await undoFor(plan.health.timeoutMs).waitHealthy(target, restored, gateOf(plan), plan.health.timeoutMs);
     await undo.switchTraffic(target, service, restored);
