@@ -40,6 +40,22 @@ async function timed<T>(promise: Promise<T>): Promise<{ ms: number; value?: T; e
   }
 }
 
+/**
+ * Runs `sh -c 'echo started; SCRIPT'` and resolves `started` once the host printed it: the
+ * command is running on the far side (a condition, not a guess at how long a login takes).
+ */
+function runningOnHost(transport: SshTransport, script: string) {
+  let started!: () => void;
+  const onHost = new Promise<void>((resolve) => (started = resolve));
+  const result = transport.exec(['sh', '-c', `echo started; ${script}`], {
+    onOutput: (chunk) => {
+      if (chunk.includes('started')) started();
+    },
+  });
+  // A failure before the output is the test's to see through `result`.
+  return { started: Promise.race([onHost, result.then(() => undefined, () => undefined)]), result, what: `sh -c echo started; ${script}` };
+}
+
 const defaultBoundMs = SSH_DEFAULTS.keepaliveIntervalMs * (SSH_DEFAULTS.keepaliveCountMax + 1);
 // Undetected, a dead peer would hold a test until the command's own 10-minute timeout.
 const timeout = 30_000;
@@ -48,15 +64,15 @@ describe('SSH transport and a dead peer (through a TCP proxy)', () => {
   it('commands in flight when the link goes silent fail with ConnectionError within the keepalive bound', { timeout }, async (t: TestContext) => {
     const { proxy, transport } = await throughProxy();
     assert.equal((await transport.exec(['echo', 'up'])).stdout, 'up\n');
-    const long = transport.exec(['sleep', '30']);
-    const other = transport.exec(['sh', '-c', 'sleep 30; echo never']);
-    await sleep(300);
+    const long = runningOnHost(transport, 'exec sleep 30');
+    const other = runningOnHost(transport, 'sleep 30; echo never');
+    await Promise.all([long.started, other.started]);
     proxy.blackhole();
-    const [a, b] = await Promise.all([timed(long), timed(other)]);
+    const [a, b] = await Promise.all([timed(long.result), timed(other.result)]);
     t.diagnostic(`detected after ${Math.round(a.ms)} ms and ${Math.round(b.ms)} ms (at most ${defaultBoundMs} ms)`);
     for (const [r, what] of [
-      [a, 'sleep 30'],
-      [b, 'sh -c sleep 30; echo never'],
+      [a, long.what],
+      [b, other.what],
     ] as const) {
       assert.ok(r.error instanceof ConnectionError, `a ConnectionError, not ${String(r.error ?? 'a result')}`);
       assert.equal(r.error.name, 'ConnectionError', 'the name retry policies match');
@@ -71,10 +87,10 @@ describe('SSH transport and a dead peer (through a TCP proxy)', () => {
     const { proxy, transport } = await throughProxy();
     await transport.exec(['true']);
     assert.equal(proxy.connections, 1);
-    const running = transport.exec(['sleep', '30']);
-    await sleep(300);
+    const running = runningOnHost(transport, 'exec sleep 30');
+    await running.started;
     proxy.blackhole();
-    await assert.rejects(running, ConnectionError);
+    await assert.rejects(running.result, ConnectionError);
     proxy.resume();
     const again = await timed(transport.exec(['echo', 'again']));
     t.diagnostic(`first command after the outage took ${Math.round(again.ms)} ms (includes the new login)`);
@@ -126,20 +142,21 @@ describe('SSH transport and a dead peer (through a TCP proxy)', () => {
 
   it('an outage shorter than the keepalive bound is ridden out: the command finishes on the same connection', { timeout }, async () => {
     const { proxy, transport } = await throughProxy();
-    const running = transport.exec(['sh', '-c', 'sleep 4; echo done']);
-    await sleep(500);
+    const running = runningOnHost(transport, 'sleep 4; echo done');
+    await running.started;
     proxy.blackhole();
+    // The outage itself: 3 s, inside the keepalive bound (a clock on purpose, the scenario's length).
     await sleep(3_000);
     proxy.resume();
-    assert.equal((await running).stdout, 'done\n');
+    assert.equal((await running.result).stdout, 'started\ndone\n');
     assert.equal(proxy.connections, 1);
   });
 
   it('keepalives do not end an idle, healthy connection', { timeout }, async () => {
     const { proxy, transport } = await throughProxy();
     await transport.exec(['true']);
-    // Longer than the keepalive bound: a broken keepalive (pings unanswered or
-    // miscounted) would have dropped the connection by now.
+    // Idle for longer than the keepalive bound (a clock on purpose: the scenario is the idle time).
+    // A broken keepalive (pings unanswered or miscounted) would have dropped the connection by now.
     await sleep(Math.max(10_000, defaultBoundMs + 2_000));
     assert.equal((await transport.exec(['echo', 'still'])).stdout, 'still\n');
     assert.equal(proxy.connections, 1, 'the same connection');
