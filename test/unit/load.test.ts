@@ -23,6 +23,14 @@ async function serve(handler: Handler): Promise<{ url: string; server: http.Serv
 const indexedPaths = (n: number): string[] => Array.from({ length: n }, (_, i) => `/api/?i=${i}`);
 const indexOf = (req: http.IncomingMessage): number => Number(new URL(req.url ?? '/', 'http://x').searchParams.get('i'));
 
+/** Resolves `reached` once `tick` was called N times: a test waits on what its server saw, not on a clock. */
+function countTo(n: number): { tick(): void; reached: Promise<void> } {
+  let seen = 0;
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  return { tick: () => void (++seen === n && reach()), reached };
+}
+
 async function shutdown(server: http.Server): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -90,17 +98,15 @@ test('a window of 502s is counted and its length measured', async () => {
 });
 
 test('closing the server mid-run counts connection errors', async () => {
-  let answered = 0;
-  let answeredTen!: () => void;
-  const tenAnswered = new Promise<void>((resolve) => (answeredTen = resolve));
+  const answered = countTo(10);
   const { url, server } = await serve((_n, _req, res) => {
     res.end('v1');
-    if (++answered === 10) answeredTen();
+    answered.tick();
   });
   // Shut down once ten requests were answered (not after a fixed time, which a loaded machine
   // stretches), with most of the 2 s schedule still to go.
   const load = startLoad({ url, ratePerSecond: 100, durationMs: 2_000 });
-  await tenAnswered;
+  await answered.reached;
   await shutdown(server);
   const r = await load.done;
   assert.equal(r.total, 200);
@@ -291,21 +297,14 @@ test('a reset that comes late, or after the response began, is a failure and nev
 
 test('a stall under the timeout is caught against the steady state; a steady run passes', async () => {
   let stall = false;
-  let stalledAnswers = 0;
-  let enoughStalled!: () => void;
-  const stalledEnough = new Promise<void>((resolve) => (enoughStalled = resolve));
-  let arrivals = 0;
-  const arrived = (n: number) =>
-    new Promise<void>((resolve) => {
-      const target = arrivals + n;
-      const check = setInterval(() => arrivals >= target && (clearInterval(check), resolve()), 5);
-    });
+  const stalledAnswers = countTo(5);
+  let arrivals: ReturnType<typeof countTo> | undefined;
   const { url, server } = await serve((_n, _req, res) => {
-    arrivals++;
+    arrivals?.tick();
     const stalled = stall;
     setTimeout(() => {
       res.writeHead(200, { 'x-app-version': 'v1' }).end('ok');
-      if (stalled && ++stalledAnswers === 5) enoughStalled();
+      if (stalled) stalledAnswers.tick();
     }, stalled ? 4_000 : 5);
   });
   try {
@@ -323,9 +322,10 @@ test('a stall under the timeout is caught against the steady state; a steady run
     await stalled.steady(500);
     // Stall only once ten later requests arrived: a loaded machine can deliver a request sent
     // before the steady mark after it, and a stalled one counted as steady would hide the stall.
-    await arrived(10);
+    arrivals = countTo(10);
+    await arrivals.reached;
     stall = true;
-    await stalledEnough;
+    await stalledAnswers.reached;
     const r = await stalled.stop();
     assert.equal(r.failed, 0, 'nothing failed: only the latency tells the stall');
     assert.ok(downtimeProblems(r).some((p) => /^max \d+(\.\d+)? ms during the deploy/.test(p)), `${downtimeProblems(r).join('; ')} ${formatReport(r)}`);
